@@ -1,0 +1,1 @@
+"""The bundled sample web and its study file."""

@@ -1,0 +1,178 @@
+"""The bundled sample web, served on 127.0.0.1.
+
+Several invented sites (``dnipro-vechir.test``, ``dniprorada.test``...) live in
+``crawler/demo/web/<host>/``. One server answers for all of them as an HTTP proxy: a
+crawler that sends its requests through ``http://127.0.0.1:PORT`` reaches each site by its
+own host name, so domains, robots.txt and cross-site links behave as on the real web,
+and nothing leaves the machine.
+
+Per site, ``_site.yaml`` may set ``status:`` (path -> HTTP status) and ``encoding:``
+(path prefix -> codec; such pages are sent re-encoded, with the charset only in their meta
+tag). ``GET /__coprod__/hits`` on the server itself returns request counts as JSON.
+
+Run it alone with ``python -m crawler.demo.server [--port N]``; it prints its URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mimetypes
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+__all__ = ["SampleWeb", "default_root", "main"]
+
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".xml": "application/xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
+HITS_PATH = "/__coprod__/hits"
+
+
+def default_root() -> Path:
+    return Path(__file__).parent / "web"
+
+
+@dataclass
+class Site:
+    root: Path
+    status: dict[str, int] = field(default_factory=dict)
+    encoding: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: Path) -> Site:
+        spec_file = root / "_site.yaml"
+        spec = yaml.safe_load(spec_file.read_text(encoding="utf-8")) if spec_file.exists() else {}
+        return cls(root=root, status=dict(spec.get("status") or {}), encoding=dict(spec.get("encoding") or {}))
+
+    def resolve(self, path: str) -> Path | None:
+        """The file for a URL path, or None; never a file outside the site's folder."""
+        relative = unquote(path).lstrip("/")
+        candidates = [relative + "index.html"] if relative.endswith("/") or not relative else [relative]
+        if relative and not relative.endswith("/") and "." not in relative.rsplit("/", 1)[-1]:
+            candidates = [relative + ".html", relative + "/index.html"]
+        root = self.root.resolve()
+        for candidate in candidates:
+            target = (root / candidate).resolve()
+            if target.is_file() and target.is_relative_to(root) and not target.name.startswith("_"):
+                return target
+        return None
+
+    def codec_for(self, path: str) -> str | None:
+        for prefix, codec in self.encoding.items():
+            if path.startswith(prefix):
+                return codec
+        return None
+
+
+class SampleWeb:
+    """A running sample web: `start()` it, read `.proxy_url`, `stop()` it."""
+
+    def __init__(self, root: Path | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.root = root or default_root()
+        self.sites = {d.name: Site.load(d) for d in sorted(self.root.iterdir()) if d.is_dir()}
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.httpd = ThreadingHTTPServer((host, port), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread: threading.Thread | None = None
+
+    @property
+    def proxy_url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SampleWeb:
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="sample-web", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        web = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "coprod-sample-web/1"
+
+            def do_HEAD(self) -> None:
+                self._answer(send_body=False)
+
+            def do_GET(self) -> None:
+                self._answer(send_body=True)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # The crawler's own log is the one to read.
+
+            def _answer(self, send_body: bool) -> None:
+                target = urlsplit(self.path)
+                host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
+                path = target.path or "/"
+                if path == HITS_PATH and host in ("127.0.0.1", "localhost"):
+                    with web.lock:
+                        body = json.dumps({"total": sum(web.hits.values()), "by_url": dict(web.hits)}).encode()
+                    return self._send(200, "application/json", body, send_body)
+                with web.lock:
+                    web.hits[f"http://{host}{path}"] += 1
+                site = web.sites.get(host)
+                if site is None:
+                    return self._send(502, "text/plain; charset=utf-8", b"unknown host\n", send_body)
+                if path in site.status:
+                    code = site.status[path]
+                    return self._send(code, "text/html; charset=utf-8", f"<h1>Error {code}</h1>".encode(), send_body)
+                file = site.resolve(path)
+                if file is None:
+                    body = "<html><body><h1>404</h1><p>Сторінку не знайдено</p></body></html>".encode()
+                    return self._send(404, "text/html; charset=utf-8", body, send_body)
+                content_type = TYPES.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+                body = file.read_bytes()
+                codec = site.codec_for(path) if file.suffix == ".html" else None
+                if codec:
+                    body = body.decode("utf-8").encode(codec)
+                    content_type = "text/html"
+                self._send(200, content_type, body, send_body)
+
+            def _send(self, code: int, content_type: str, body: bytes, send_body: bool) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if send_body:
+                    self.wfile.write(body)
+
+        return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve coprod's sample web on 127.0.0.1 as an HTTP proxy.")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--root", type=Path, default=None, help="folder of sites (default: the bundled sample web)")
+    args = parser.parse_args(argv)
+    web = SampleWeb(args.root, port=args.port)
+    print(f"serving {web.proxy_url}", flush=True)
+    try:
+        web.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""Crawl extensions: the run record and progress lines."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import create_looping_call
+from sqlalchemy.orm import Session
+
+from storage.db import finish_run, open_catalogue
+
+__all__ = ["Progress", "RunRecorder"]
+
+
+class RunRecorder:
+    """Writes the crawl's final Scrapy stats and finish reason to its run row.
+
+    The store pipeline creates the run when the spider opens; pipelines close before the
+    `spider_closed` signal, which is the first moment the finish reason is known.
+    """
+
+    def __init__(self, crawler: Crawler, database_url: str):
+        self.crawler = crawler
+        self.database_url = database_url
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        url = crawler.settings.get("COPROD_DATABASE_URL")
+        if not url:
+            raise NotConfigured
+        recorder = cls(crawler, url)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        run_id = stats.get_value("coprod/run_id")
+        if run_id is None:
+            return
+        engine = open_catalogue(self.database_url)
+        try:
+            with Session(engine) as session, session.begin():
+                finish_run(session, run_id, reason, stats.get_stats())
+        finally:
+            engine.dispose()
+
+
+class Progress:
+    """Prints a one-line summary every `COPROD_PROGRESS_INTERVAL` seconds (0 turns it off)."""
+
+    def __init__(self, crawler: Crawler, interval: float, stream: TextIO):
+        self.crawler = crawler
+        self.interval = interval
+        self.stream = stream
+        self.task = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Progress:
+        interval = crawler.settings.getfloat("COPROD_PROGRESS_INTERVAL", 0)
+        if interval <= 0:
+            raise NotConfigured
+        progress = cls(crawler, interval, sys.stderr)
+        crawler.signals.connect(progress.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(progress.spider_closed, signal=signals.spider_closed)
+        return progress
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.task = create_looping_call(self.report)
+        self.task.start(self.interval, now=False)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        self.report(final=True)
+
+    def report(self, final: bool = False) -> None:
+        stats = self.crawler.stats.get_stats()
+        dropped = sum(v for k, v in stats.items() if k.startswith("coprod/dropped/"))
+        queued = stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0)
+        label = "crawl done" if final else "crawling"
+        self.stream.write(
+            f"{label}: {stats.get('response_received_count', 0)} fetched, {stats.get('coprod/stored', 0)} stored, "
+            f"{dropped} dropped, {stats.get('coprod/stored/flagged', 0)} flagged, {queued} queued\n"
+        )
+        self.stream.flush()

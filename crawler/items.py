@@ -1,0 +1,46 @@
+"""The item that flows from the spiders through the pipelines into the catalogue."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["PageItem"]
+
+
+@dataclass
+class PageItem:
+    """One fetched document (or a failed fetch), filled in stage by stage.
+
+    The spider sets the fetch fields; `extract`, `language` and `flag` add theirs. A page
+    that cannot go further is dropped with a reason, and the store records that reason.
+    """
+
+    url: str  # canonical URL: the page's identity
+    source: str
+    fetched_url: str
+    fetched_at: dt.datetime
+    http_status: int | None = None
+    content_type: str | None = None
+    encoding: str | None = None
+    html: str | None = None
+    depth: int = 0
+    referer: str | None = None
+    # Set by the spider when the fetch itself failed (http_404, timeout, too_large...).
+    fetch_error: str | None = None
+    fetch_error_detail: str | None = None
+
+    title: str | None = None
+    text: str | None = None
+    published: str | None = None  # ISO date as found in the page metadata
+    author: str | None = None
+    sitename: str | None = None
+    content_hash: str | None = None
+
+    language: str | None = None
+    language_detail: dict[str, Any] = field(default_factory=dict)
+
+    flagged: bool = False
+    flag_score: float = 0.0
+    flag_terms: dict[str, list[str]] = field(default_factory=dict)

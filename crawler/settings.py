@@ -1,0 +1,37 @@
+"""Scrapy settings for coprod.
+
+Values that come from the study file (depth, delays, concurrency, user agent, database,
+sources, lexicon) are set from `seeds.yaml` by `crawler.study.apply_study` when the spider
+is created; this module holds only what is the same for every study.
+"""
+
+BOT_NAME = "coprod"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+ROBOTSTXT_OBEY = True
+AUTOTHROTTLE_ENABLED = True
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.ProxyMiddleware": 740,
+}
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.language.LanguagePipeline": 200,
+    "pipelines.flag.FlagPipeline": 300,
+    "pipelines.store.StorePipeline": 900,
+}
+EXTENSIONS = {
+    "crawler.extensions.RunRecorder": 500,
+    "crawler.extensions.Progress": 510,
+}
+
+COPROD_STORE_BATCH_SIZE = 100
+COPROD_PROGRESS_INTERVAL = 0

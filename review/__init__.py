@@ -1,0 +1,1 @@
+"""Screening and output: exports now; the analysts' web app joins here."""

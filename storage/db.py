@@ -1,0 +1,196 @@
+"""Opening the catalogue database and the writes the crawl makes.
+
+SQLite (WAL) by default, any SQLAlchemy URL otherwise. Writes are idempotent: a page is
+keyed by its canonical URL, so crawling the same web twice never adds a row twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from crawler.config import Source as SourceConfig
+from crawler.errors import BadInput, SchemaMismatch
+from crawler.items import PageItem
+from storage.models import SCHEMA_VERSION, Base, Candidate, Page, Run, SchemaInfo, Source, utcnow
+
+__all__ = ["finish_run", "open_catalogue", "session_factory", "start_run", "sync_sources", "write_pages"]
+
+
+def open_catalogue(url: str, *, create: bool = True) -> Engine:
+    """An engine on the catalogue at `url`, its schema created or checked."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise BadInput(f"not a database URL: {url!r} (expected e.g. sqlite:///data/coprod.sqlite)") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        db_path = Path(parsed.database)
+        if not create and not db_path.exists():
+            raise BadInput(f"no catalogue database at {db_path} (run a crawl first, or pass --db)")
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    _check_schema(engine, url, create)
+    return engine
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _check_schema(engine: Engine, url: str, create: bool) -> None:
+    existing = set(inspect(engine).get_table_names())
+    if not existing and not create:
+        raise BadInput(f"{url} holds no coprod catalogue")
+    if existing and "schema_info" not in existing:
+        raise SchemaMismatch(f"{url} is not a coprod catalogue (no schema_info table)")
+    if "schema_info" in existing:
+        with Session(engine) as session:
+            version = session.scalar(select(SchemaInfo.version))
+        if version != SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"{url} has catalogue schema version {version}; this coprod reads version {SCHEMA_VERSION}"
+            )
+        return
+    Base.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        session.add(SchemaInfo(version=SCHEMA_VERSION))
+
+
+def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[str, int]:
+    """Insert or update the configured sources; return their ids by name."""
+    rows = {row.name: row for row in session.scalars(select(Source))}
+    for spec in sources:
+        row = rows.get(spec.name) or Source(name=spec.name)
+        row.kind = spec.kind
+        row.region = spec.region
+        row.language_hint = spec.language
+        row.start_urls = list(spec.start_urls)
+        row.allowed_domains = list(spec.domains)
+        row.enabled = spec.enabled
+        session.add(row)
+        rows[spec.name] = row
+    session.flush()
+    return {name: row.id for name, row in rows.items()}
+
+
+def start_run(session: Session, spider: str, sources: Sequence[str], seeds_sha256: str | None) -> int:
+    run = Run(spider=spider, sources=list(sources), seeds_sha256=seeds_sha256)
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, reason: str, stats: dict[str, Any]) -> None:
+    run = session.get(Run, run_id)
+    if run is None:
+        return
+    run.finished_at = utcnow()
+    run.finish_reason = reason
+    run.status = "finished" if reason == "finished" else "failed" if reason in ("shutdown", "cancelled") else "finished"
+    run.stats = {key: _jsonable(value) for key, value in sorted(stats.items())}
+    run.pages_fetched = int(stats.get("response_received_count", 0))
+    run.pages_stored = int(stats.get("coprod/stored", 0))
+    run.pages_dropped = int(sum(v for k, v in stats.items() if k.startswith("coprod/dropped/")))
+    run.errors = int(stats.get("log_count/ERROR", 0))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def write_pages(
+    session: Session,
+    items: Sequence[tuple[PageItem, str | None, str | None]],
+    source_ids: dict[str, int],
+    run_id: int | None,
+) -> int:
+    """Upsert pages by canonical URL; returns how many rows were new.
+
+    `items` holds (page, drop reason, drop detail). A page fetched again keeps its first
+    sighting; a failed re-fetch records the failure without erasing the text stored before.
+    """
+    urls = [item.url for item, _, _ in items]
+    existing = {page.url: page for page in session.scalars(select(Page).where(Page.url.in_(urls)))}
+    hashes = {item.content_hash for item, reason, _ in items if item.content_hash and not reason}
+    # The first page stored with a text is its original; later copies (an aggregator
+    # republishing a story) point to it and do not become candidates of their own.
+    originals: dict[str, Page] = {}
+    for page in session.scalars(select(Page).where(Page.content_hash.in_(hashes), Page.drop_reason.is_(None)).order_by(Page.id)):
+        originals.setdefault(page.content_hash or "", page)
+    created = 0
+    touched: list[Page] = []
+    for item, reason, detail in items:
+        page = existing.get(item.url)
+        if page is None:
+            page = Page(url=item.url, first_run_id=run_id, first_seen=item.fetched_at, source_id=source_ids[item.source])
+            session.add(page)
+            existing[item.url] = page
+            created += 1
+        page.fetched_url = item.fetched_url
+        page.last_seen = item.fetched_at
+        page.last_run_id = run_id
+        page.http_status = item.http_status
+        page.content_type = item.content_type
+        page.depth = item.depth
+        page.referer = item.referer
+        if reason and page.text is not None:
+            # Keep the good text; remember that the latest fetch failed.
+            page.drop_detail = f"last fetch: {reason}" + (f" ({detail})" if detail else "")
+            continue
+        page.drop_reason = reason
+        page.drop_detail = detail
+        if reason:
+            continue
+        page.encoding = item.encoding
+        page.title = item.title
+        page.text = item.text
+        page.published = item.published
+        page.author = item.author
+        page.sitename = item.sitename
+        page.content_hash = item.content_hash
+        page.language = item.language
+        page.language_detail = item.language_detail
+        page.flagged = item.flagged
+        page.flag_score = item.flag_score
+        page.flag_terms = item.flag_terms
+        original = originals.setdefault(item.content_hash or "", page) if item.content_hash else page
+        page.duplicate_of = original if original is not page else None
+        touched.append(page)
+    session.flush()
+    for page in touched:
+        _sync_candidate(session, page)
+    session.flush()
+    return created
+
+
+def _sync_candidate(session: Session, page: Page) -> None:
+    candidate = page.candidate
+    if page.flagged and page.duplicate_of is None:
+        if candidate is None:
+            session.add(Candidate(page=page, score=page.flag_score))
+        else:
+            candidate.score = page.flag_score
+    elif candidate is not None and candidate.status == "unscreened":
+        # Nothing was decided on it yet, so a page no longer flagged simply leaves the queue.
+        session.delete(candidate)

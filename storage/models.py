@@ -1,0 +1,150 @@
+"""The catalogue schema: sources, runs, pages, candidates, cases and the decision log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+__all__ = ["SCHEMA_VERSION", "Base", "Candidate", "Case", "Decision", "Page", "Run", "SchemaInfo", "Source", "utcnow"]
+
+# Bump when a table changes; `storage.db.open_catalogue` refuses a database of another version.
+SCHEMA_VERSION = 1
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[Any]: JSON}
+
+
+class SchemaInfo(Base):
+    __tablename__ = "schema_info"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Source(Base):
+    """A site, feed or channel named in seeds.yaml (kept in sync at each crawl)."""
+
+    __tablename__ = "sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(200))
+    language_hint: Mapped[str | None] = mapped_column(String(8))
+    start_urls: Mapped[list[str]] = mapped_column(default=list)
+    allowed_domains: Mapped[list[str]] = mapped_column(default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    pages: Mapped[list[Page]] = relationship(back_populates="source")
+
+
+class Run(Base):
+    """One crawl, with the Scrapy stats it ended with."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spider: Mapped[str] = mapped_column(String(64))
+    sources: Mapped[list[str]] = mapped_column(default=list)
+    seeds_sha256: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished | failed
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    pages_stored: Mapped[int] = mapped_column(Integer, default=0)
+    pages_dropped: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Page(Base):
+    """One document at one canonical URL; dropped pages are kept with the reason."""
+
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    fetched_url: Mapped[str] = mapped_column(Text)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    encoding: Mapped[str | None] = mapped_column(String(40))
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    referer: Mapped[str | None] = mapped_column(Text)
+    drop_reason: Mapped[str | None] = mapped_column(String(64), index=True)
+    drop_detail: Mapped[str | None] = mapped_column(Text)
+
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(32))
+    author: Mapped[str | None] = mapped_column(Text)
+    sitename: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
+
+    language: Mapped[str | None] = mapped_column(String(8), index=True)
+    language_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    flag_score: Mapped[float] = mapped_column(Float, default=0.0)
+    flag_terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    source: Mapped[Source] = relationship(back_populates="pages")
+    duplicate_of: Mapped[Page | None] = relationship(remote_side=[id])
+    candidate: Mapped[Candidate | None] = relationship(back_populates="page")
+
+
+class Candidate(Base):
+    """A flagged page waiting for (or past) screening."""
+
+    __tablename__ = "candidates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), unique=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    flagged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Current screening state, derived from the decision log by the review app.
+    status: Mapped[str] = mapped_column(String(16), default="unscreened", index=True)
+
+    page: Mapped[Page] = relationship(back_populates="candidate")
+
+
+class Case(Base):
+    """One initiative in the catalogue, coded with the codebook's fields."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Decision(Base):
+    """One analyst's screening or coding act. Append-only: never updated, never deleted."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    user: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # include | exclude | maybe | code
+    reason: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+@event.listens_for(Session, "before_flush")
+def _decisions_are_append_only(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Decision):
+            raise PermissionError("decisions are append-only: add a new decision instead of changing one")

@@ -1,0 +1,176 @@
+"""Read-side queries shared by the CLI, the export and (later) the review app."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from storage.models import Candidate, Page, Run, Source
+
+__all__ = ["CANDIDATE_COLUMNS", "PAGE_COLUMNS", "CatalogueSummary", "candidate_rows", "page_rows", "recent_runs", "summarise"]
+
+
+PAGE_COLUMNS = (
+    "url",
+    "source",
+    "source_kind",
+    "language",
+    "title",
+    "published",
+    "author",
+    "sitename",
+    "flagged",
+    "flag_score",
+    "flag_terms",
+    "drop_reason",
+    "drop_detail",
+    "http_status",
+    "content_type",
+    "encoding",
+    "duplicate_of",
+    "first_seen",
+    "last_seen",
+    "fetched_url",
+    "text",
+)
+CANDIDATE_COLUMNS = (
+    "candidate_id",
+    "url",
+    "source",
+    "language",
+    "title",
+    "published",
+    "score",
+    "status",
+    "matched_terms",
+    "flagged_at",
+)
+
+
+def page_rows(session: Session) -> list[dict[str, Any]]:
+    """Every page, one dict per page, in URL order (stable across runs)."""
+    original = aliased(Page)
+    query = (
+        select(Page, Source.name, Source.kind, original.url)
+        .join(Source, Page.source_id == Source.id)
+        .outerjoin(original, Page.duplicate_of_id == original.id)
+        .order_by(Page.url)
+    )
+    rows = []
+    for page, source, kind, original_url in session.execute(query):
+        rows.append(
+            dict(
+                zip(
+                    PAGE_COLUMNS,
+                    (
+                        page.url,
+                        source,
+                        kind,
+                        page.language,
+                        page.title,
+                        page.published,
+                        page.author,
+                        page.sitename,
+                        bool(page.flagged),
+                        page.flag_score,
+                        _terms(page.flag_terms),
+                        page.drop_reason,
+                        page.drop_detail,
+                        page.http_status,
+                        page.content_type,
+                        page.encoding,
+                        original_url,
+                        page.first_seen.isoformat(timespec="seconds"),
+                        page.last_seen.isoformat(timespec="seconds"),
+                        page.fetched_url,
+                        page.text,
+                    ),
+                    strict=True,
+                )
+            )
+        )
+    return rows
+
+
+def candidate_rows(session: Session) -> list[dict[str, Any]]:
+    """Flagged pages in queue order: highest score first, then URL."""
+    query = (
+        select(Candidate, Page, Source.name)
+        .join(Page, Candidate.page_id == Page.id)
+        .join(Source, Page.source_id == Source.id)
+        .order_by(Candidate.score.desc(), Page.url)
+    )
+    return [
+        dict(
+            zip(
+                CANDIDATE_COLUMNS,
+                (
+                    candidate.id,
+                    page.url,
+                    source,
+                    page.language,
+                    page.title,
+                    page.published,
+                    candidate.score,
+                    candidate.status,
+                    _terms(page.flag_terms),
+                    candidate.flagged_at.isoformat(timespec="seconds"),
+                ),
+                strict=True,
+            )
+        )
+        for candidate, page, source in session.execute(query)
+    ]
+
+
+def _terms(terms: dict[str, list[str]] | None) -> list[str]:
+    """Matched terms as `signal:term`, sorted, e.g. ``c2c:волонтер*``."""
+    return sorted(f"{signal}:{term}" for signal, found in (terms or {}).items() for term in found)
+
+
+@dataclass(frozen=True)
+class CatalogueSummary:
+    pages: int
+    kept: int
+    flagged: int
+    candidates: int
+    by_source: dict[str, dict[str, int]]
+    by_language: dict[str, int]
+    dropped: dict[str, int]
+
+
+def summarise(session: Session) -> CatalogueSummary:
+    by_source: dict[str, dict[str, int]] = {}
+    languages: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    query = select(Source.name, Page.drop_reason, Page.language, Page.flagged, func.count()).join(Page).group_by(
+        Source.name, Page.drop_reason, Page.language, Page.flagged
+    )
+    for source, reason, language, flagged, count in session.execute(query):
+        row = by_source.setdefault(source, {"pages": 0, "kept": 0, "dropped": 0, "flagged": 0})
+        row["pages"] += count
+        if reason:
+            row["dropped"] += count
+            dropped[reason] += count
+        else:
+            row["kept"] += count
+            languages[language or "und"] += count
+            if flagged:
+                row["flagged"] += count
+    return CatalogueSummary(
+        pages=sum(r["pages"] for r in by_source.values()),
+        kept=sum(r["kept"] for r in by_source.values()),
+        flagged=sum(r["flagged"] for r in by_source.values()),
+        candidates=session.scalar(select(func.count()).select_from(Candidate)) or 0,
+        by_source=dict(sorted(by_source.items())),
+        by_language=dict(languages.most_common()),
+        dropped=dict(dropped.most_common()),
+    )
+
+
+def recent_runs(session: Session, limit: int = 10) -> list[Run]:
+    return list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))

@@ -1,0 +1,122 @@
+"""seeds.yaml validation: one clear line naming file, line and field; exit code 2; nothing fetched."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from crawler.config import load_config
+from crawler.errors import ConfigError
+from tests.conftest import DEMO_SEEDS, run_coprod
+
+GOOD = """\
+version: 1
+study:
+  region: Dnipropetrovsk oblast
+  window: {start: 2022-02-24, end: 2023-12-31}
+crawl:
+  depth: 2
+  delay: 1.5
+  user_agent: "coprod-test (+mailto:team@example.org)"
+lexicon: [builtin:coproduction]
+sources:
+  - name: council
+    kind: council
+    start_urls: [http://dniprorada.test/]
+  - name: hub
+    kind: volunteer_hub
+    start_urls: [http://volonter-hub.test/]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "seeds.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_good_file_loads_with_defaults_and_derived_domains(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.crawl.depth == 2 and config.crawl.delay == 1.5
+    assert config.crawl.pages_per_source == 500  # default
+    assert config.source("hub").domains == ("volonter-hub.test",)
+    assert config.lexicon_paths[0].name == "coproduction.yaml"
+    assert len(config.sha256) == 64
+
+
+def test_shipped_study_files_are_valid() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert load_config(root / "seeds.yaml").sources
+    assert load_config(DEMO_SEEDS).sources
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "field", "message"),
+    [
+        (("  delay: 1.5", "  dealy: 1.5"), 7, "crawl.dealy", "unknown field 'dealy' (did you mean 'delay'?)"),
+        (("  depth: 2", "  depth: two"), 6, "crawl.depth", "expected a whole number (got 'two')"),
+        (("    start_urls: [http://volonter-hub.test/]", "    start_urls: []"), 16, "sources[1].start_urls", "expected at least one item"),
+        (("    start_urls: [http://volonter-hub.test/]\n", ""), 14, "sources[1].start_urls", "required but missing"),
+        (("    kind: council", "    kind: town-hall"), 12, "sources[0].kind", "expected 'news', 'council'"),
+        (("    start_urls: [http://dniprorada.test/]", "    start_urls: [dniprorada.test]"), 13, "sources[0].start_urls", "expected an http(s) URL"),
+        (("  - name: hub", "  - name: council"), 14, "sources[1].name", "duplicate source name 'council'"),
+        (("  depth: 2\n", "  depth: 2\n  depth: 3\n"), 7, "crawl.depth", "appears twice"),
+        (("window: {start: 2022-02-24, end: 2023-12-31}", "window: {start: 2022-02-24, end: 2021-12-31}"), 4, "study.window", "before its start"),
+        (('  user_agent: "coprod-test (+mailto:team@example.org)"', "  user_agent: coprod"), 8, "crawl.user_agent", "with a contact"),
+        (("lexicon: [builtin:coproduction]", "lexicon: [missing.yaml]"), 9, "lexicon[0]", "lexicon file not found"),
+    ],
+    ids=["typo", "wrong-type", "no-urls", "urls-missing", "bad-kind", "bad-url", "duplicate-name", "duplicate-key", "window", "user-agent", "lexicon"],
+)
+def test_bad_file_names_file_line_and_field(tmp_path: Path, change: tuple[str, str], line: int, field: str, message: str) -> None:
+    old, new = change
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    text = str(error)
+    assert "\n" not in text
+    assert text.startswith(f"{path}:{line}: {field}: "), text
+    assert message in text
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("  depth: 2", "  depth: [2"))
+    with pytest.raises(ConfigError, match=re.escape(f"{path}:") + r"\d+: YAML syntax error"):
+        load_config(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [("  delay: 1.5", "  dealy: 1.5", "crawl.dealy"), ("  depth: 2", "  depth: two", "crawl.depth"), ("    start_urls: [http://volonter-hub.test/]", "    start_urls: []", "sources[1].start_urls")],
+    ids=["typo", "wrong-type", "no-urls"],
+)
+def test_crawl_with_bad_file_exits_2_and_fetches_nothing(sample_web, tmp_path: Path, old: str, new: str, field: str) -> None:
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    before = sum(sample_web.hits().values())
+    result = run_coprod("crawl", "--seeds", str(path), "--db", f"sqlite:///{tmp_path / 'c.sqlite'}", "--proxy", sample_web.proxy_url)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"coprod: error: {path}:") and field in lines[0], result.stderr
+    assert sum(sample_web.hits().values()) == before
+    assert not (tmp_path / "c.sqlite").exists()
+
+
+def test_unknown_source_name_is_bad_input(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    result = run_coprod("crawl", "--seeds", str(path), "--db", f"sqlite:///{tmp_path / 'c.sqlite'}", "--source", "hubb")
+    assert result.returncode == 2
+    assert "no source named 'hubb' (did you mean 'hub'?)" in result.stderr
+
+
+def test_environment_variable_is_used_when_no_flag(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("  depth: 2", "  depth: two"))
+    result = run_coprod("crawl", env={"COPROD_SEEDS": str(path)})
+    assert result.returncode == 2 and str(path) in result.stderr
