@@ -47,6 +47,7 @@ def sample_web() -> Iterator[SampleWebProcess]:
     yield SampleWebProcess(line.removeprefix("serving "))
     process.terminate()
     process.wait(timeout=10)
+    process.stdout.close()
 
 
 def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,8 @@ crawler that sends its requests through ``http://127.0.0.1:PORT`` reaches each s
 own host name, so domains, robots.txt and cross-site links behave as on the real web,
 and nothing leaves the machine.
 
-Per site, ``_site.yaml`` may set ``status:`` (path -> HTTP status) and ``encoding:``
+Per site, ``_site.yaml`` may set ``status:`` (path -> HTTP status), ``busy:`` (path -> how
+many first requests get "429 Too Many Requests" with ``Retry-After: 1``) and ``encoding:``
 (path prefix -> codec; such pages are sent re-encoded, with the charset only in their meta
 tag). ``GET /__coprod__/hits`` on the server itself returns request counts as JSON.
 
@@ -49,13 +50,19 @@ def default_root() -> Path:
 class Site:
     root: Path
     status: dict[str, int] = field(default_factory=dict)
+    busy: dict[str, int] = field(default_factory=dict)
     encoding: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path) -> Site:
         spec_file = root / "_site.yaml"
         spec = yaml.safe_load(spec_file.read_text(encoding="utf-8")) if spec_file.exists() else {}
-        return cls(root=root, status=dict(spec.get("status") or {}), encoding=dict(spec.get("encoding") or {}))
+        return cls(
+            root=root,
+            status=dict(spec.get("status") or {}),
+            busy=dict(spec.get("busy") or {}),
+            encoding=dict(spec.get("encoding") or {}),
+        )
 
     def resolve(self, path: str) -> Path | None:
         """The file for a URL path, or None; never a file outside the site's folder."""
@@ -129,11 +136,15 @@ class SampleWeb:
                     with web.lock:
                         body = json.dumps({"total": sum(web.hits.values()), "by_url": dict(web.hits)}).encode()
                     return self._send(200, "application/json", body, send_body)
+                url = f"http://{host}{path}"
                 with web.lock:
-                    web.hits[f"http://{host}{path}"] += 1
+                    web.hits[url] += 1
+                    hits = web.hits[url]
                 site = web.sites.get(host)
                 if site is None:
                     return self._send(502, "text/plain; charset=utf-8", b"unknown host\n", send_body)
+                if hits <= site.busy.get(path, 0):
+                    return self._send(429, "text/plain; charset=utf-8", b"slow down\n", send_body, {"Retry-After": "1"})
                 if path in site.status:
                     code = site.status[path]
                     return self._send(code, "text/html; charset=utf-8", f"<h1>Error {code}</h1>".encode(), send_body)
@@ -149,9 +160,11 @@ class SampleWeb:
                     content_type = "text/html"
                 self._send(200, content_type, body, send_body)
 
-            def _send(self, code: int, content_type: str, body: bytes, send_body: bool) -> None:
+            def _send(self, code: int, content_type: str, body: bytes, send_body: bool, headers: dict[str, str] | None = None) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if send_body:

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crawler.config import Source as SourceConfig
+from crawler.errors import SchemaMismatch
+from crawler.items import PageItem
+from storage.db import open_catalogue, start_run, sync_sources, write_pages
+from storage.models import Candidate, Decision, Page, SchemaInfo
+
+
+def item(url: str, text: str = "Волонтери Дніпра", flagged: bool = True) -> PageItem:
+    return PageItem(
+        url=url, source="news", fetched_url=url, fetched_at=dt.datetime(2024, 1, 1), http_status=200,
+        content_type="text/html", text=text, title="t", content_hash=str(hash(text)), language="uk",
+        flagged=flagged, flag_score=5.0, flag_terms={"c2c": ["волонтер*"]},
+    )
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    engine = open_catalogue(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    yield engine
+    engine.dispose()
+
+
+def setup_source(session: Session) -> dict[str, int]:
+    return sync_sources(session, [SourceConfig(name="news", kind="news", start_urls=["http://news.test/"])])
+
+
+def test_upsert_is_idempotent_and_copies_are_not_candidates(engine) -> None:
+    batch = [(item("http://news.test/a"), None, None), (item("http://agg.test/copy"), None, None), (item("http://news.test/404", text=None, flagged=False), "http_404", "HTTP 404")]
+    for _ in range(2):
+        with Session(engine) as session, session.begin():
+            ids = setup_source(session)
+            write_pages(session, batch, ids, start_run(session, "site", ["news"], None))
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Page)) == 3
+        assert session.scalar(select(func.count()).select_from(Candidate)) == 1
+        copy = session.scalar(select(Page).where(Page.url == "http://agg.test/copy"))
+        assert copy.duplicate_of.url == "http://news.test/a"
+        assert session.scalar(select(Page.drop_reason).where(Page.url == "http://news.test/404")) == "http_404"
+
+
+def test_failed_refetch_keeps_the_text(engine) -> None:
+    with Session(engine) as session, session.begin():
+        ids = setup_source(session)
+        write_pages(session, [(item("http://news.test/a"), None, None)], ids, None)
+    with Session(engine) as session, session.begin():
+        write_pages(session, [(item("http://news.test/a", text=None), "http_500", "HTTP 500")], ids, None)
+    with Session(engine) as session:
+        page = session.scalar(select(Page))
+        assert page.text == "Волонтери Дніпра" and page.drop_reason is None
+        assert page.drop_detail == "last fetch: http_500 (HTTP 500)"
+
+
+def test_decisions_are_append_only(engine) -> None:
+    with Session(engine) as session, session.begin():
+        ids = setup_source(session)
+        write_pages(session, [(item("http://news.test/a"), None, None)], ids, None)
+        candidate = session.scalar(select(Candidate))
+        session.add(Decision(candidate_id=candidate.id, user="ana", decision="include"))
+    with Session(engine) as session:
+        decision = session.scalar(select(Decision))
+        decision.decision = "exclude"
+        with pytest.raises(PermissionError, match="append-only"):
+            session.flush()
+
+
+def test_other_schema_version_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    engine = open_catalogue(url)
+    with Session(engine) as session, session.begin():
+        session.scalar(select(SchemaInfo)).version = 999
+    engine.dispose()
+    with pytest.raises(SchemaMismatch, match="version 999"):
+        open_catalogue(url)
