@@ -15,6 +15,8 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_CLASS = "crawler.fingerprint.CanonicalFingerprinter"
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A page that fails for good is recorded with its reason (http_500...), not a crawler error.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 LOG_LEVEL = "INFO"
 
 DOWNLOADER_MIDDLEWARES = {
