@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import importlib.util
 import os
 import re
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-import pipelines
 from crawler.errors import ConfigError
 
 __all__ = [
@@ -61,7 +61,9 @@ class Window(_Strict):
 class Study(_Strict):
     name: str = "unnamed study"
     region: str = Field(min_length=1)
+    region_code: str = Field(pattern=r"^UA\d{17}$", description="KATOTTG code of the study region (an oblast)")
     window: Window
+    places: list[str] = Field(default_factory=lambda: ["builtin:places-dnipropetrovsk"])
 
 
 class AutoThrottle(_Strict):
@@ -198,6 +200,7 @@ class Config:
     crawl: CrawlPolicy
     flag: Flagging
     lexicon_paths: tuple[Path, ...]
+    place_paths: tuple[Path, ...]
     database: str
     sources: tuple[Source, ...]
 
@@ -261,7 +264,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     except ValidationError as exc:
         raise _first_problem(shown, root, exc) from None
 
-    lexicon_paths = tuple(_resolve_lexicon(shown, root, path.parent, i, p) for i, p in enumerate(parsed.lexicon))
+    lexicon_paths = tuple(_resolve_data_file(shown, root, path.parent, ("lexicon", i), p) for i, p in enumerate(parsed.lexicon))
+    place_paths = tuple(_resolve_data_file(shown, root, path.parent, ("study", "places", i), p) for i, p in enumerate(parsed.study.places))
     return Config(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
@@ -269,24 +273,28 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         crawl=parsed.crawl,
         flag=parsed.flag,
         lexicon_paths=lexicon_paths,
+        place_paths=place_paths,
         database=parsed.database,
         sources=tuple(parsed.sources),
     )
 
 
 def builtin_path(name: str) -> Path:
-    """A data file shipped with coprod: ``builtin:coproduction`` is the default lexicon."""
-    return Path(pipelines.__file__).parent / "lexicons" / f"{name}.yaml"
+    """A data file shipped with coprod: ``builtin:coproduction`` is the default lexicon,
+    ``builtin:places-dnipropetrovsk`` the default place aliases."""
+    # find_spec locates the package without importing it (pipelines imports this module).
+    spec = importlib.util.find_spec("pipelines")
+    assert spec is not None and spec.submodule_search_locations
+    return Path(spec.submodule_search_locations[0]) / "lexicons" / f"{name}.yaml"
 
 
-def _resolve_lexicon(shown: str, root: yaml.Node, base: Path, index: int, value: str) -> Path:
+def _resolve_data_file(shown: str, root: yaml.Node, base: Path, loc: tuple[str | int, ...], value: str) -> Path:
     if value.startswith(BUILTIN_PREFIX):
         candidate = builtin_path(value.removeprefix(BUILTIN_PREFIX))
     else:
         candidate = (base / value).resolve()
     if not candidate.is_file():
-        line = _line_of(root, ("lexicon", index))
-        raise ConfigError(shown, line, f"lexicon[{index}]", f"lexicon file not found: {value!r} (relative paths are read from the study file's folder)")
+        raise ConfigError(shown, _line_of(root, loc), _dotted(loc), f"file not found: {value!r} (relative paths are read from the study file's folder)")
     return candidate
 
 
@@ -343,6 +351,8 @@ def _plain(message: str) -> str:
     for pydantic_text, ours in replacements.items():
         if message.startswith(pydantic_text):
             return ours
+    if message.startswith("String should match pattern "):
+        return "expected text matching the pattern " + message.removeprefix("String should match pattern ")
     if message.startswith("Input should be "):
         return "expected " + message.removeprefix("Input should be ")
     return message

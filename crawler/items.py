@@ -13,7 +13,7 @@ __all__ = ["PageItem"]
 class PageItem:
     """One fetched document (or a failed fetch), filled in stage by stage.
 
-    The spider sets the fetch fields; `extract`, `language` and `flag` add theirs. A page
+    The spider sets the fetch fields; `extract`, `language` and `relevance` add theirs. A page
     that cannot go further is dropped with a reason, and the store records that reason.
     """
 
@@ -37,10 +37,10 @@ class PageItem:
     author: str | None = None
     sitename: str | None = None
     content_hash: str | None = None
+    links: list[str] = field(default_factory=list)  # link targets inside the main text
 
     language: str | None = None
     language_detail: dict[str, Any] = field(default_factory=dict)
 
-    flagged: bool = False
-    flag_score: float = 0.0
-    flag_terms: dict[str, list[str]] = field(default_factory=dict)
+    # The relevance engine's verdict (pipelines.relevance.Assessment.to_json()).
+    relevance: dict[str, Any] | None = None

@@ -27,7 +27,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.language.LanguagePipeline": 200,
-    "pipelines.flag.FlagPipeline": 300,
+    "pipelines.relevance.RelevancePipeline": 300,
     "pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {

@@ -40,6 +40,9 @@ def study_settings(config: Config) -> dict[str, object]:
         "COPROD_SOURCES": [s.model_dump(mode="json") for s in config.sources],
         "COPROD_PAGES_PER_SOURCE": policy.pages_per_source,
         "COPROD_LEXICON_FILES": [str(p) for p in config.lexicon_paths],
+        "COPROD_PLACE_FILES": [str(p) for p in config.place_paths],
+        "COPROD_REGION_CODE": config.study.region_code,
+        "COPROD_WINDOW": [config.study.window.start.isoformat(), config.study.window.end.isoformat()],
         "COPROD_FLAG_THRESHOLD": config.flag.threshold,
         "COPROD_SEEDS_SHA256": config.sha256,
     }

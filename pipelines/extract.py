@@ -12,22 +12,27 @@ from scrapy.crawler import Crawler
 
 from crawler.items import PageItem
 from pipelines._drop import PageDropped
+from pipelines.relevance.identifiers import mask_cards
 
-__all__ = ["ExtractPipeline", "Extracted", "content_hash", "extract", "is_html"]
+__all__ = ["ExtractPipeline", "Extracted", "content_hash", "extract", "fill_from_extraction", "is_html"]
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SPACE = re.compile(r"\s+")
+# With include_links, trafilatura writes links into the text as [label](target).
+_MARKDOWN_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
 
 
 @dataclass(frozen=True)
 class Extracted:
-    """What trafilatura found in a page. `text` is empty when extraction failed."""
+    """What trafilatura found in a page. `text` is empty when extraction failed; `links`
+    are the targets of the links inside the main text (not the menus and footers)."""
 
     text: str
     title: str | None
     published: str | None
     author: str | None
     sitename: str | None
+    links: tuple[str, ...] = ()
 
 
 def extract(html: str, url: str | None = None) -> Extracted:
@@ -38,16 +43,19 @@ def extract(html: str, url: str | None = None) -> Extracted:
         with_metadata=True,
         include_comments=False,
         include_tables=True,
+        include_links=True,
         date_extraction_params={"extensive_search": False, "original_date": True, "max_date": dt.date.today().isoformat()},
     )
     if doc is None:
         return Extracted(text="", title=None, published=None, author=None, sitename=None)
+    links = tuple(dict.fromkeys(ref.get("target") for ref in doc.body.iter("ref") if ref.get("target"))) if doc.body is not None else ()
     return Extracted(
-        text=(doc.text or "").strip(),
+        text=_MARKDOWN_LINK.sub(r"\1", doc.text or "").strip(),
         title=_clean(doc.title),
         published=doc.date or None,
         author=_clean(doc.author),
         sitename=_clean(doc.sitename),
+        links=links,
     )
 
 
@@ -84,10 +92,16 @@ class ExtractPipeline:
         found = extract(item.html, item.fetched_url)
         if len(found.text) < self.min_chars:
             raise PageDropped("empty_extraction", f"{len(found.text)} characters of main text")
-        item.text = found.text
-        item.title = found.title
-        item.published = found.published
-        item.author = found.author
-        item.sitename = found.sitename
-        item.content_hash = content_hash(found.text)
+        fill_from_extraction(item, found)
         return item
+
+
+def fill_from_extraction(item: PageItem, found: Extracted) -> None:
+    """Copy an extraction onto the item, card numbers masked: they never reach the catalogue."""
+    item.text = mask_cards(found.text)
+    item.title = mask_cards(found.title) if found.title else None
+    item.published = found.published
+    item.author = found.author
+    item.sitename = found.sitename
+    item.links = list(found.links)
+    item.content_hash = content_hash(item.text)

@@ -18,9 +18,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.config import Source as SourceConfig
 from crawler.errors import BadInput, SchemaMismatch
 from crawler.items import PageItem
-from storage.models import SCHEMA_VERSION, Base, Candidate, Page, Run, SchemaInfo, Source, utcnow
+from storage.models import SCHEMA_VERSION, Base, Candidate, Page, PageIdentifier, PagePlace, Run, SchemaInfo, Source, utcnow
 
-__all__ = ["finish_run", "open_catalogue", "session_factory", "start_run", "sync_sources", "write_pages"]
+__all__ = [
+    "apply_relevance",
+    "ensure_source",
+    "finish_run",
+    "open_catalogue",
+    "session_factory",
+    "start_run",
+    "sync_candidate",
+    "sync_sources",
+    "write_pages",
+]
 
 
 def open_catalogue(url: str, *, create: bool = True) -> Engine:
@@ -88,6 +98,16 @@ def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[str,
         rows[spec.name] = row
     session.flush()
     return {name: row.id for name, row in rows.items()}
+
+
+def ensure_source(session: Session, name: str, kind: str, origin: str) -> int:
+    """A source that is not in the study file (an imported file); created once, kept."""
+    row = session.scalar(select(Source).where(Source.name == name))
+    if row is None:
+        row = Source(name=name, kind=kind, start_urls=[origin], allowed_domains=[], enabled=False)
+        session.add(row)
+        session.flush()
+    return row.id
 
 
 def start_run(session: Session, spider: str, sources: Sequence[str], seeds_sha256: str | None) -> int:
@@ -171,26 +191,53 @@ def write_pages(
         page.content_hash = item.content_hash
         page.language = item.language
         page.language_detail = item.language_detail
-        page.flagged = item.flagged
-        page.flag_score = item.flag_score
-        page.flag_terms = item.flag_terms
+        page.links = list(item.links)
+        apply_relevance(page, item.relevance)
         original = originals.setdefault(item.content_hash or "", page) if item.content_hash else page
         page.duplicate_of = original if original is not page else None
         touched.append(page)
     session.flush()
     for page in touched:
-        _sync_candidate(session, page)
+        sync_candidate(session, page)
     session.flush()
     return created
 
 
-def _sync_candidate(session: Session, page: Page) -> None:
+def apply_relevance(page: Page, relevance: dict[str, Any] | None) -> None:
+    """Copy the engine's verdict onto the page: the columns the queue filters on, the full
+    reasons, and the identifier and place rows."""
+    relevance = relevance or {}
+    page.relevance = relevance
+    page.flagged = bool(relevance.get("flagged"))
+    page.score = float(relevance.get("score", 0.0))
+    page.direction = relevance.get("direction")
+    page.mode = relevance.get("mode")
+    page.in_region = relevance.get("in_region")
+    page.in_window = relevance.get("in_window")
+    page.event_date = relevance.get("published")
+    identifiers = {(i["kind"], i["value"]) for i in relevance.get("identifiers", ())}
+    page.identifiers = [row for row in page.identifiers if (row.kind, row.value) in identifiers]
+    known = {(row.kind, row.value) for row in page.identifiers}
+    page.identifiers.extend(PageIdentifier(kind=k, value=v) for k, v in sorted(identifiers - known))
+    places = {p["code"]: p for p in relevance.get("places", ())}
+    page.places = [row for row in page.places if row.code in places]
+    known_places = {row.code for row in page.places}
+    page.places.extend(
+        PagePlace(code=code, name=p["name"], category=p["category"], hromada_code=p.get("hromada_code"), raion_code=p.get("raion_code"))
+        for code, p in sorted(places.items())
+        if code not in known_places
+    )
+
+
+def sync_candidate(session: Session, page: Page) -> None:
+    """A flagged original page is a candidate; an unflagged one leaves the queue unless
+    somebody already decided on it."""
     candidate = page.candidate
     if page.flagged and page.duplicate_of is None:
         if candidate is None:
-            session.add(Candidate(page=page, score=page.flag_score))
+            session.add(Candidate(page=page, score=page.score))
         else:
-            candidate.score = page.flag_score
+            candidate.score = page.score
     elif candidate is not None and candidate.status == "unscreened":
         # Nothing was decided on it yet, so a page no longer flagged simply leaves the queue.
         session.delete(candidate)

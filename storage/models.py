@@ -5,10 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, event
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-__all__ = ["SCHEMA_VERSION", "Base", "Candidate", "Case", "Decision", "Page", "Run", "SchemaInfo", "Source", "utcnow"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Base",
+    "Candidate",
+    "Case",
+    "Decision",
+    "Page",
+    "PageIdentifier",
+    "PagePlace",
+    "Run",
+    "SchemaInfo",
+    "Source",
+    "utcnow",
+]
 
 # Bump when a table changes; `storage.db.open_catalogue` refuses a database of another version.
 SCHEMA_VERSION = 1
@@ -95,13 +108,52 @@ class Page(Base):
     language: Mapped[str | None] = mapped_column(String(8), index=True)
     language_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    links: Mapped[list[str]] = mapped_column(default=list)
+
+    # The relevance engine's verdict; `relevance` keeps every reason and its evidence.
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    flag_score: Mapped[float] = mapped_column(Float, default=0.0)
-    flag_terms: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    score: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    direction: Mapped[str | None] = mapped_column(String(8), index=True)
+    mode: Mapped[str | None] = mapped_column(String(16), index=True)
+    in_region: Mapped[bool | None] = mapped_column(Boolean)
+    in_window: Mapped[bool | None] = mapped_column(Boolean)
+    event_date: Mapped[str | None] = mapped_column(String(10))  # the engine's date: metadata, else text
+    relevance: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     source: Mapped[Source] = relationship(back_populates="pages")
+    identifiers: Mapped[list[PageIdentifier]] = relationship(back_populates="page", cascade="all, delete-orphan")
+    places: Mapped[list[PagePlace]] = relationship(back_populates="page", cascade="all, delete-orphan")
     duplicate_of: Mapped[Page | None] = relationship(remote_side=[id])
     candidate: Mapped[Candidate | None] = relationship(back_populates="page")
+
+
+class PageIdentifier(Base):
+    """A Telegram handle, jar, site, phone... found on a page: keys that tie pages to one initiative."""
+
+    __tablename__ = "page_identifiers"
+    __table_args__ = (UniqueConstraint("page_id", "kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(300), index=True)
+
+    page: Mapped[Page] = relationship(back_populates="identifiers")
+
+
+class PagePlace(Base):
+    """A place of the study region named on a page, with its KATOTTG code."""
+
+    __tablename__ = "page_places"
+    __table_args__ = (UniqueConstraint("page_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    code: Mapped[str] = mapped_column(String(19), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(1))
+    hromada_code: Mapped[str | None] = mapped_column(String(19))
+    raion_code: Mapped[str | None] = mapped_column(String(19))
+
+    page: Mapped[Page] = relationship(back_populates="places")
 
 
 class Candidate(Base):

@@ -21,11 +21,18 @@ PAGE_COLUMNS = (
     "language",
     "title",
     "published",
-    "author",
-    "sitename",
+    "event_date",
     "flagged",
-    "flag_score",
-    "flag_terms",
+    "score",
+    "direction",
+    "mode",
+    "in_region",
+    "in_window",
+    "places",
+    "place_codes",
+    "identifiers",
+    "ict",
+    "reasons",
     "drop_reason",
     "drop_detail",
     "http_status",
@@ -44,11 +51,38 @@ CANDIDATE_COLUMNS = (
     "language",
     "title",
     "published",
+    "event_date",
     "score",
     "status",
-    "matched_terms",
+    "direction",
+    "mode",
+    "in_region",
+    "in_window",
+    "places",
+    "place_codes",
+    "identifiers",
+    "ict",
+    "reasons",
     "flagged_at",
 )
+
+
+def _verdict(page: Page) -> dict[str, Any]:
+    relevance = page.relevance or {}
+    return {
+        "event_date": page.event_date,
+        "flagged": bool(page.flagged),
+        "score": page.score,
+        "direction": page.direction,
+        "mode": page.mode,
+        "in_region": page.in_region,
+        "in_window": page.in_window,
+        "places": [p["name"] for p in relevance.get("places", ())],
+        "place_codes": [p["code"] for p in relevance.get("places", ())],
+        "identifiers": [f"{i['kind']}:{i['value']}" for i in relevance.get("identifiers", ())],
+        "ict": list(relevance.get("ict", ())),
+        "reasons": list(relevance.get("reasons", ())),
+    }
 
 
 def page_rows(session: Session) -> list[dict[str, Any]]:
@@ -62,37 +96,26 @@ def page_rows(session: Session) -> list[dict[str, Any]]:
     )
     rows = []
     for page, source, kind, original_url in session.execute(query):
-        rows.append(
-            dict(
-                zip(
-                    PAGE_COLUMNS,
-                    (
-                        page.url,
-                        source,
-                        kind,
-                        page.language,
-                        page.title,
-                        page.published,
-                        page.author,
-                        page.sitename,
-                        bool(page.flagged),
-                        page.flag_score,
-                        _terms(page.flag_terms),
-                        page.drop_reason,
-                        page.drop_detail,
-                        page.http_status,
-                        page.content_type,
-                        page.encoding,
-                        original_url,
-                        page.first_seen.isoformat(timespec="seconds"),
-                        page.last_seen.isoformat(timespec="seconds"),
-                        page.fetched_url,
-                        page.text,
-                    ),
-                    strict=True,
-                )
-            )
-        )
+        row = {
+            "url": page.url,
+            "source": source,
+            "source_kind": kind,
+            "language": page.language,
+            "title": page.title,
+            "published": page.published,
+            **_verdict(page),
+            "drop_reason": page.drop_reason,
+            "drop_detail": page.drop_detail,
+            "http_status": page.http_status,
+            "content_type": page.content_type,
+            "encoding": page.encoding,
+            "duplicate_of": original_url,
+            "first_seen": page.first_seen.isoformat(timespec="seconds"),
+            "last_seen": page.last_seen.isoformat(timespec="seconds"),
+            "fetched_url": page.fetched_url,
+            "text": page.text,
+        }
+        rows.append({column: row[column] for column in PAGE_COLUMNS})
     return rows
 
 
@@ -104,32 +127,22 @@ def candidate_rows(session: Session) -> list[dict[str, Any]]:
         .join(Source, Page.source_id == Source.id)
         .order_by(Candidate.score.desc(), Page.url)
     )
-    return [
-        dict(
-            zip(
-                CANDIDATE_COLUMNS,
-                (
-                    candidate.id,
-                    page.url,
-                    source,
-                    page.language,
-                    page.title,
-                    page.published,
-                    candidate.score,
-                    candidate.status,
-                    _terms(page.flag_terms),
-                    candidate.flagged_at.isoformat(timespec="seconds"),
-                ),
-                strict=True,
-            )
-        )
-        for candidate, page, source in session.execute(query)
-    ]
-
-
-def _terms(terms: dict[str, list[str]] | None) -> list[str]:
-    """Matched terms as `signal:term`, sorted, e.g. ``c2c:волонтер*``."""
-    return sorted(f"{signal}:{term}" for signal, found in (terms or {}).items() for term in found)
+    rows = []
+    for candidate, page, source in session.execute(query):
+        row = {
+            "candidate_id": candidate.id,
+            "url": page.url,
+            "source": source,
+            "language": page.language,
+            "title": page.title,
+            "published": page.published,
+            **_verdict(page),
+            "score": candidate.score,
+            "status": candidate.status,
+            "flagged_at": candidate.flagged_at.isoformat(timespec="seconds"),
+        }
+        rows.append({column: row[column] for column in CANDIDATE_COLUMNS})
+    return rows
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ GOOD = """\
 version: 1
 study:
   region: Dnipropetrovsk oblast
+  region_code: UA12000000000090473
   window: {start: 2022-02-24, end: 2023-12-31}
 crawl:
   depth: 2
@@ -55,19 +56,20 @@ def test_shipped_study_files_are_valid() -> None:
 @pytest.mark.parametrize(
     ("change", "line", "field", "message"),
     [
-        (("  delay: 1.5", "  dealy: 1.5"), 7, "crawl.dealy", "unknown field 'dealy' (did you mean 'delay'?)"),
-        (("  depth: 2", "  depth: two"), 6, "crawl.depth", "expected a whole number (got 'two')"),
-        (("    start_urls: [http://volonter-hub.test/]", "    start_urls: []"), 16, "sources[1].start_urls", "expected at least one item"),
-        (("    start_urls: [http://volonter-hub.test/]\n", ""), 14, "sources[1].start_urls", "required but missing"),
-        (("    kind: council", "    kind: town-hall"), 12, "sources[0].kind", "expected 'news', 'council'"),
-        (("    start_urls: [http://dniprorada.test/]", "    start_urls: [dniprorada.test]"), 13, "sources[0].start_urls", "expected an http(s) URL"),
-        (("  - name: hub", "  - name: council"), 14, "sources[1].name", "duplicate source name 'council'"),
-        (("  depth: 2\n", "  depth: 2\n  depth: 3\n"), 7, "crawl.depth", "appears twice"),
-        (("window: {start: 2022-02-24, end: 2023-12-31}", "window: {start: 2022-02-24, end: 2021-12-31}"), 4, "study.window", "before its start"),
-        (('  user_agent: "coprod-test (+mailto:team@example.org)"', "  user_agent: coprod"), 8, "crawl.user_agent", "with a contact"),
-        (("lexicon: [builtin:coproduction]", "lexicon: [missing.yaml]"), 9, "lexicon[0]", "lexicon file not found"),
+        (("  delay: 1.5", "  dealy: 1.5"), 8, "crawl.dealy", "unknown field 'dealy' (did you mean 'delay'?)"),
+        (("  depth: 2", "  depth: two"), 7, "crawl.depth", "expected a whole number (got 'two')"),
+        (("    start_urls: [http://volonter-hub.test/]", "    start_urls: []"), 17, "sources[1].start_urls", "expected at least one item"),
+        (("    start_urls: [http://volonter-hub.test/]\n", ""), 15, "sources[1].start_urls", "required but missing"),
+        (("    kind: council", "    kind: town-hall"), 13, "sources[0].kind", "expected 'news', 'council'"),
+        (("    start_urls: [http://dniprorada.test/]", "    start_urls: [dniprorada.test]"), 14, "sources[0].start_urls", "expected an http(s) URL"),
+        (("  - name: hub", "  - name: council"), 15, "sources[1].name", "duplicate source name 'council'"),
+        (("  depth: 2\n", "  depth: 2\n  depth: 3\n"), 8, "crawl.depth", "appears twice"),
+        (("window: {start: 2022-02-24, end: 2023-12-31}", "window: {start: 2022-02-24, end: 2021-12-31}"), 5, "study.window", "before its start"),
+        (('  user_agent: "coprod-test (+mailto:team@example.org)"', "  user_agent: coprod"), 9, "crawl.user_agent", "with a contact"),
+        (("lexicon: [builtin:coproduction]", "lexicon: [missing.yaml]"), 10, "lexicon[0]", "file not found"),
+        (("  region_code: UA12000000000090473", "  region_code: UA1200"), 4, "study.region_code", "expected text matching the pattern '^UA\\d{17}$'"),
     ],
-    ids=["typo", "wrong-type", "no-urls", "urls-missing", "bad-kind", "bad-url", "duplicate-name", "duplicate-key", "window", "user-agent", "lexicon"],
+    ids=["typo", "wrong-type", "no-urls", "urls-missing", "bad-kind", "bad-url", "duplicate-name", "duplicate-key", "window", "user-agent", "lexicon", "region-code"],
 )
 def test_bad_file_names_file_line_and_field(tmp_path: Path, change: tuple[str, str], line: int, field: str, message: str) -> None:
     old, new = change

@@ -6,13 +6,17 @@ never from an earlier run of the crawler.
 
 from __future__ import annotations
 
+import json
+import re
+
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from crawler.urls import canonical_url
 from storage.models import Candidate, Page, Run
-from tests.conftest import MANIFEST, manifest_pages
+from tests.conftest import MANIFEST, manifest_pages, run_coprod
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +25,7 @@ pytestmark = pytest.mark.e2e
 def pages(demo_crawl) -> dict[str, Page]:
     engine = demo_crawl.engine()
     with Session(engine) as session:
-        rows = {page.url: page for page in session.scalars(select(Page))}
+        rows = {page.url: page for page in session.scalars(select(Page).options(selectinload(Page.identifiers)))}
         for page in rows.values():
             session.expunge(page)
     engine.dispose()
@@ -99,7 +103,9 @@ def test_c2c_initiatives_in_the_region_are_flagged(pages) -> None:
     missed = sorted(url for url in c2c if not stored[url].flagged)
     assert not missed
     for url in c2c:
-        assert stored[url].flag_terms["c2c"] and stored[url].flag_terms["region"]
+        page = stored[url]
+        assert page.direction == "C2C" and page.in_region and page.in_window is not False
+        assert page.relevance["places"] and page.relevance["direction_evidence"] and page.relevance["reasons"]
 
 
 def test_plain_war_news_is_not_flagged(pages) -> None:
@@ -137,3 +143,33 @@ def test_second_crawl_adds_no_rows_and_records_both_runs(demo_crawl) -> None:
     # The sample council site answers its news listing with 429 once: backed off, then fetched.
     assert runs[0].stats["coprod/backoff/429"] == 1
     assert 0 < candidates <= flagged
+
+
+def test_pages_outside_the_window_or_region_are_not_flagged(pages) -> None:
+    stored = kept(pages)
+    for category in ("pre2022", "c2c_other_region", "g2c"):
+        entries = manifest_pages(category=category)
+        assert entries
+        wrongly = [url for url in entries if stored[url].flagged]
+        assert not wrongly, category
+
+
+def test_card_numbers_never_appear_whole(pages, demo_crawl, tmp_path) -> None:
+    cards = {re.sub(r"\D", "", card) for entry in MANIFEST["pages"].values() for card in (entry.get("pii") or {}).get("cards", ())}
+    assert cards
+    stored_text = json.dumps(
+        [[p.text, p.title, p.relevance] for p in pages.values()], ensure_ascii=False
+    )
+    exports = []
+    for what in ("pages", "candidates"):
+        for fmt in ("csv", "json", "xlsx"):
+            out = tmp_path / f"{what}.{fmt}"
+            result = run_coprod("export", "--db", demo_crawl.url, "--what", what, "--format", fmt, "--out", str(out))
+            assert result.returncode == 0, result.stderr
+            frame = pd.read_excel(out) if fmt == "xlsx" else None
+            exports.append(frame.to_csv() if frame is not None else out.read_text(encoding="utf-8"))
+    for haystack in [stored_text, *exports]:
+        digits = re.sub(r"[ \-\u00a0]", "", haystack)
+        assert not [card for card in cards if card in digits]
+    masked = {row.value for p in pages.values() for row in p.identifiers if row.kind == "card"}
+    assert masked and all("****" in value for value in masked)

@@ -5,11 +5,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crawler.cli import COMMANDS, build_parser
+from crawler.cli import build_parser
 from tests.conftest import run_coprod
 
 
-@pytest.mark.parametrize("command", [m.__name__.rsplit(".", 1)[-1] for m in COMMANDS])
+@pytest.mark.parametrize("command", ["crawl", "demo", "import", "rescore", "evaluate", "export", "status"])
 def test_every_command_has_help_with_examples(command: str, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args([command, "--help"])

@@ -11,14 +11,23 @@ from crawler.config import Source as SourceConfig
 from crawler.errors import SchemaMismatch
 from crawler.items import PageItem
 from storage.db import open_catalogue, start_run, sync_sources, write_pages
-from storage.models import Candidate, Decision, Page, SchemaInfo
+from storage.models import Candidate, Decision, Page, PageIdentifier, SchemaInfo
 
 
-def item(url: str, text: str = "Волонтери Дніпра", flagged: bool = True) -> PageItem:
+def verdict(flagged: bool) -> dict:
+    return {
+        "flagged": flagged, "score": 9.0 if flagged else 1.0, "direction": "C2C", "mode": "co-delivery",
+        "in_region": True, "in_window": True, "published": "2022-05-01",
+        "identifiers": [{"kind": "telegram", "value": "t.me/dnipro_test"}, {"kind": "card", "value": "4149 **** **** 5678"}],
+        "places": [{"code": "UA12020010010037010", "name": "Дніпро", "category": "M", "hromada_code": None, "raion_code": None}],
+    }
+
+
+def item(url: str, text: str | None = "Волонтери Дніпра", flagged: bool = True) -> PageItem:
     return PageItem(
         url=url, source="news", fetched_url=url, fetched_at=dt.datetime(2024, 1, 1), http_status=200,
         content_type="text/html", text=text, title="t", content_hash=str(hash(text)), language="uk",
-        flagged=flagged, flag_score=5.0, flag_terms={"c2c": ["волонтер*"]},
+        relevance=verdict(flagged) if text else None,
     )
 
 
@@ -45,6 +54,10 @@ def test_upsert_is_idempotent_and_copies_are_not_candidates(engine) -> None:
         copy = session.scalar(select(Page).where(Page.url == "http://agg.test/copy"))
         assert copy.duplicate_of.url == "http://news.test/a"
         assert session.scalar(select(Page.drop_reason).where(Page.url == "http://news.test/404")) == "http_404"
+        original = session.scalar(select(Page).where(Page.url == "http://news.test/a"))
+        assert {(i.kind, i.value) for i in original.identifiers} == {("telegram", "t.me/dnipro_test"), ("card", "4149 **** **** 5678")}
+        assert [p.code for p in original.places] == ["UA12020010010037010"]
+        assert session.scalar(select(func.count()).select_from(PageIdentifier)) == 4  # two pages, no duplicates
 
 
 def test_failed_refetch_keeps_the_text(engine) -> None:

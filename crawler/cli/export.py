@@ -13,11 +13,14 @@ coprod export --what pages --format csv --out pages.csv
 coprod export --what candidates --format xlsx --out candidates.xlsx
 coprod export --db sqlite:///data/demo.sqlite --what pages --format json --out pages.json
 
-pages columns: url, source, source_kind, language, title, published, author, sitename, flagged,
-  flag_score, flag_terms, drop_reason, drop_detail, http_status, content_type, encoding,
-  duplicate_of, first_seen, last_seen, fetched_url, text
-candidates columns: candidate_id, url, source, language, title, published, score, status,
-  matched_terms, flagged_at
+pages columns: url, source, source_kind, language, title, published (page metadata),
+  event_date (metadata, else from the text), flagged, score, direction, mode, in_region,
+  in_window, places, place_codes (KATOTTG), identifiers (kind:value; cards masked), ict,
+  reasons, drop_reason, drop_detail, http_status, content_type, encoding, duplicate_of,
+  first_seen, last_seen, fetched_url, text
+candidates columns: candidate_id, url, source, language, title, published, event_date, score,
+  status, direction, mode, in_region, in_window, places, place_codes, identifiers, ict,
+  reasons, flagged_at
 """
 
 

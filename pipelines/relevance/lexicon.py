@@ -1,0 +1,167 @@
+"""The researcher-edited lexicon, compiled for lemma matching.
+
+A lexicon file (YAML) groups terms by signal and, inside a signal, optionally by group
+(service areas, modes). Term syntax, for every language:
+
+* a plain word matches any inflection of it: ``волонтер`` matches волонтери, волонтерів,
+  волонтерами (their lemmas meet);
+* a word ending in ``*`` matches any word starting so, as written or as a lemma:
+  ``волонтерськ*`` matches волонтерський, волонтерського, волонтерська;
+* several words are a phrase, matched as consecutive words: ``збір коштів`` matches
+  "збір коштів", "збору коштів", "зборів коштів";
+* a word after ``=`` matches only as written: ``=збираємо`` (we collect) but not
+  "збирають" (they collect), where the person is the point.
+
+Later files add terms to the same signal and group (and may change a weight).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crawler.errors import ConfigError
+from pipelines.relevance.morphology import Lemmatizer, Token, fold
+
+__all__ = ["Lexicon", "TermMatch", "load_lexicon"]
+
+_PREFIX_KEY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    prefix: str | None  # for stems (term word ending in *)
+    lemmas: frozenset[str]  # for plain words
+    exact: str | None = None  # for words written =like_this
+
+    def matches(self, token: Token, lemmas: frozenset[str]) -> bool:
+        if self.exact is not None:
+            return token.lower == self.exact
+        if self.prefix is not None:
+            return token.lower.startswith(self.prefix) or any(lemma.startswith(self.prefix) for lemma in lemmas)
+        return not self.lemmas.isdisjoint(lemmas)
+
+
+@dataclass(frozen=True)
+class _Term:
+    signal: str
+    group: str
+    text: str
+    words: tuple[_Word, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TermMatch:
+    signal: str
+    group: str
+    term: str
+    start: int  # character offsets of the matched words
+    end: int
+    sentence: int
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    weights: dict[str, float]
+    terms: tuple[_Term, ...]
+    by_lemma: dict[str, tuple[_Term, ...]]
+    by_prefix: dict[str, tuple[_Term, ...]]
+
+    def match(self, tokens: Sequence[Token], language: str, lemmatizer: Lemmatizer) -> list[TermMatch]:
+        """Every term occurrence in the token stream, in text order."""
+        lemma_sets = [lemmatizer.lemmas(token.lower, language) for token in tokens]
+        found: list[TermMatch] = []
+        for index, token in enumerate(tokens):
+            lemmas = lemma_sets[index]
+            candidates: set[_Term] = set()
+            for lemma in lemmas:
+                candidates.update(self.by_lemma.get(lemma, ()))
+                candidates.update(self.by_prefix.get(lemma[:_PREFIX_KEY], ()))
+            candidates.update(self.by_prefix.get(token.lower[:_PREFIX_KEY], ()))
+            for term in candidates:
+                last = index + len(term.words) - 1
+                if last >= len(tokens):
+                    continue
+                if all(word.matches(tokens[index + k], lemma_sets[index + k]) for k, word in enumerate(term.words)):
+                    found.append(TermMatch(term.signal, term.group, term.text, token.start, tokens[last].end, token.sentence))
+        found.sort(key=lambda m: (m.start, m.signal, m.term))
+        return found
+
+
+def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
+    weights: dict[str, float] = {}
+    collected: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in paths:
+        shown = str(path)
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark
+            raise ConfigError(shown, mark.line + 1 if mark else None, None, f"YAML syntax error: {exc.problem}") from None
+        except OSError as exc:
+            raise ConfigError(shown, None, None, f"cannot read the lexicon ({exc.strerror})") from None
+        signals = data.get("signals") if isinstance(data, dict) else None
+        if not isinstance(signals, dict):
+            raise ConfigError(shown, None, "signals", "expected a mapping of signal names to their weight and terms")
+        for name, spec in signals.items():
+            _collect(shown, str(name), spec, weights, collected)
+    terms = []
+    for (signal, group), texts in collected.items():
+        for text in dict.fromkeys(texts):
+            terms.append(_Term(signal, group, text, tuple(_compile_word(w, lemmatizer) for w in fold(text).lower().split())))
+    by_lemma: dict[str, list[_Term]] = defaultdict(list)
+    by_prefix: dict[str, list[_Term]] = defaultdict(list)
+    for term in terms:
+        first = term.words[0]
+        if first.exact is not None:
+            by_lemma[first.exact].append(term)  # a word's own form is always among its lemmas
+        elif first.prefix is not None:
+            by_prefix[first.prefix[:_PREFIX_KEY]].append(term)
+        else:
+            for lemma in first.lemmas:
+                by_lemma[lemma].append(term)
+    return Lexicon(
+        weights=weights,
+        terms=tuple(terms),
+        by_lemma={k: tuple(v) for k, v in by_lemma.items()},
+        by_prefix={k: tuple(v) for k, v in by_prefix.items()},
+    )
+
+
+def _collect(shown: str, name: str, spec: Any, weights: dict[str, float], collected: dict[tuple[str, str], list[str]]) -> None:
+    if not isinstance(spec, dict):
+        raise ConfigError(shown, None, f"signals.{name}", "expected a mapping with weight and terms or groups")
+    if "weight" in spec:
+        if not isinstance(spec["weight"], (int, float)) or isinstance(spec["weight"], bool):
+            raise ConfigError(shown, None, f"signals.{name}.weight", f"expected a number (got {spec['weight']!r})")
+        weights[name] = float(spec["weight"])
+    groups = spec.get("groups")
+    if groups is not None:
+        if not isinstance(groups, dict):
+            raise ConfigError(shown, None, f"signals.{name}.groups", "expected a mapping of group names to terms by language")
+        for group, by_language in groups.items():
+            _terms(shown, f"signals.{name}.groups.{group}", by_language, collected[(name, str(group))])
+    if "terms" in spec:
+        _terms(shown, f"signals.{name}.terms", spec["terms"], collected[(name, "")])
+
+
+def _terms(shown: str, field: str, by_language: Any, bucket: list[str]) -> None:
+    if not isinstance(by_language, dict):
+        raise ConfigError(shown, None, field, "expected a mapping of language codes to term lists")
+    for language, words in by_language.items():
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise ConfigError(shown, None, f"{field}.{language}", "expected a list of terms")
+        bucket.extend(w.strip() for w in words)
+
+
+def _compile_word(word: str, lemmatizer: Lemmatizer) -> _Word:
+    if word.startswith("=") and len(word) > 1:
+        return _Word(prefix=None, lemmas=frozenset(), exact=word[1:])
+    if word.endswith("*") and len(word) > 1:
+        return _Word(prefix=word[:-1], lemmas=frozenset())
+    return _Word(prefix=None, lemmas=lemmatizer.lemmas(word, "any") | {word})
