@@ -51,7 +51,8 @@ def convert(realdata: Path, out: Path) -> dict[str, Path]:
     with path.open("w", encoding="utf-8") as handle:
         for row in resources:
             text = f"{row['name']}\n{row.get('description') or ''}"
-            handle.write(json.dumps({"url": row["link"], "title": row["name"], "text": text, "lang": "uk", "links": [row["link"]]}, ensure_ascii=False) + "\n")
+            links = _links(row)
+            handle.write(json.dumps({"url": _resource_url(row), "title": row["name"], "text": text, "lang": "uk", "links": links}, ensure_ascii=False) + "\n")
     files["resistinua"] = path
     messages = json.loads((realdata / "resistinua" / "messages.json").read_text(encoding="utf-8"))
     path = out / "resistinua-messages.jsonl"
@@ -67,6 +68,19 @@ def convert(realdata: Path, out: Path) -> dict[str, Path]:
         handle.write(json.dumps({"url": "https://football.ua/podolski", "html": page.read_text(encoding="utf-8", errors="replace")}, ensure_ascii=False) + "\n")
     files["html"] = path
     return files
+
+
+def _links(row: dict) -> list[str]:
+    """A resource's link: one URL, or a list of {url, title} (an app in two stores)."""
+    link = row.get("link")
+    if isinstance(link, list):
+        return [item["url"] for item in link if isinstance(item, dict) and item.get("url")]
+    return [link] if isinstance(link, str) and link else []
+
+
+def _resource_url(row: dict) -> str:
+    links = _links(row)
+    return links[0] if links else f"https://resistinua.example/resources/{row['id']}"
 
 
 def run(realdata: Path) -> dict[str, object]:
@@ -94,7 +108,8 @@ def run(realdata: Path) -> dict[str, object]:
     by_type: dict[str, Counter[str]] = {}
     directions: Counter[str] = Counter()
     for row in resources:
-        verdict = pages.get(canonical_url(row["link"] if "://" in row["link"] else "https://" + row["link"]))
+        url = _resource_url(row)
+        verdict = pages.get(canonical_url(url if "://" in url else "https://" + url))
         if verdict is None:
             continue
         directions[verdict["direction"]] += 1

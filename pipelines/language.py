@@ -70,12 +70,13 @@ class LanguageResult:
 
 
 def detect_language(text: str) -> LanguageResult:
-    letters_cyr = len(_CYRILLIC.findall(text[: SAMPLE_CHARS * 4]))
-    letters_lat = len(_LATIN.findall(text[: SAMPLE_CHARS * 4]))
+    sample = _sample(text, SAMPLE_CHARS * 3)
+    letters_cyr = len(_CYRILLIC.findall(sample))
+    letters_lat = len(_LATIN.findall(sample))
     if letters_cyr + letters_lat == 0:
         return _langdetect(text) if text.strip() else LanguageResult("und", "empty", 0.0)
     if letters_cyr >= letters_lat:
-        return _cyrillic(text)
+        return _cyrillic(sample)
     return _langdetect(text)
 
 
@@ -84,8 +85,8 @@ def _cyrillic(text: str) -> LanguageResult:
     undecided = 0
     for paragraph in _PARAGRAPH.split(text):
         lowered = paragraph.lower()
-        size = len(_CYRILLIC.findall(lowered))
-        if not size:
+        size = len(lowered)
+        if size < 2:
             continue
         verdict = _paragraph_language(lowered)
         if verdict in weights:
@@ -104,9 +105,9 @@ def _cyrillic(text: str) -> LanguageResult:
 
 
 def _paragraph_language(lowered: str) -> str | None:
-    uk = sum(1 for ch in lowered if ch in _UK_ONLY)
-    ru = sum(1 for ch in lowered if ch in _RU_ONLY)
-    if any(ch in _BE_ONLY for ch in lowered):
+    uk = sum(lowered.count(ch) for ch in _UK_ONLY)
+    ru = sum(lowered.count(ch) for ch in _RU_ONLY)
+    if any(ch in lowered for ch in _BE_ONLY):
         return None
     if uk > ru * 2:
         return "uk"
@@ -123,7 +124,7 @@ def _paragraph_language(lowered: str) -> str | None:
 
 
 def _langdetect(text: str) -> LanguageResult:
-    sample = _sample(text)
+    sample = _sample(text, SAMPLE_CHARS)
     try:
         ranked = detect_langs(sample)
     except LangDetectException:
@@ -152,13 +153,13 @@ def _uk_ru_factory() -> DetectorFactory:
     return factory
 
 
-def _sample(text: str) -> str:
-    # langdetect's cost grows with length; a beginning, middle and end are enough.
-    if len(text) <= SAMPLE_CHARS:
+def _sample(text: str, size: int) -> str:
+    # The cost grows with length; a beginning, middle and end are enough to decide.
+    if len(text) <= size:
         return text
-    third = SAMPLE_CHARS // 3
+    third = size // 3
     middle = len(text) // 2
-    return " ".join((text[:third], text[middle - third // 2 : middle + third // 2], text[-third:]))
+    return "\n".join((text[:third], text[middle - third // 2 : middle + third // 2], text[-third:]))
 
 
 class LanguagePipeline:

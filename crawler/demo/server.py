@@ -9,7 +9,8 @@ and nothing leaves the machine.
 Per site, ``_site.yaml`` may set ``status:`` (path -> HTTP status), ``busy:`` (path -> how
 many first requests get "429 Too Many Requests" with ``Retry-After: 1``) and ``encoding:``
 (path prefix -> codec; such pages are sent re-encoded, with the charset only in their meta
-tag). ``GET /__coprod__/hits`` on the server itself returns request counts as JSON.
+tag). A query ``?before=N`` (Telegram's preview paging) serves ``<path>/before-N.html``.
+``GET /__coprod__/hits`` on the server itself returns request counts as JSON.
 
 Run it alone with ``python -m crawler.demo.server [--port N]``; it prints its URL.
 """
@@ -17,6 +18,7 @@ Run it alone with ``python -m crawler.demo.server [--port N]``; it prints its UR
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import mimetypes
 import threading
@@ -148,7 +150,8 @@ class SampleWeb:
                 if path in site.status:
                     code = site.status[path]
                     return self._send(code, "text/html; charset=utf-8", f"<h1>Error {code}</h1>".encode(), send_body)
-                file = site.resolve(path)
+                before = re.fullmatch(r"before=(\d+)", target.query or "")
+                file = site.resolve(f"{path.rstrip('/')}/before-{before[1]}.html") if before else site.resolve(path)
                 if file is None:
                     body = "<html><body><h1>404</h1><p>Сторінку не знайдено</p></body></html>".encode()
                     return self._send(404, "text/html; charset=utf-8", body, send_body)

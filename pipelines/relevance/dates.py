@@ -60,7 +60,38 @@ def parse_iso_date(value: str | None) -> dt.date | None:
 
 
 def find_dates(text: str) -> list[tuple[dt.date, str]]:
-    """Every full or month-precision date written in `text`, in order, as (date, evidence)."""
+    """Every full or month-precision date written in `text`, in order, as (date, evidence).
+
+    Every form has a four-digit year, so only the surroundings of years are searched."""
+    found: list[tuple[int, dt.date, str]] = []
+    for window_start, window_end in _year_windows(text):
+        for position, date, evidence in _dates_in(text[window_start:window_end]):
+            found.append((window_start + position, date, evidence))
+    seen: set[int] = set()
+    unique = []
+    for position, date, evidence in sorted(found, key=lambda f: f[0]):
+        if position not in seen:
+            seen.add(position)
+            unique.append((date, evidence))
+    return unique
+
+
+_YEAR_ANCHOR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_REACH = 40  # the longest "14-го листопада, 2022" form fits in this many characters before the year
+
+
+def _year_windows(text: str) -> list[tuple[int, int]]:
+    windows: list[tuple[int, int]] = []
+    for match in _YEAR_ANCHOR.finditer(text):
+        start, end = max(0, match.start() - _REACH), match.end() + 2
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _dates_in(text: str) -> list[tuple[int, dt.date, str]]:
     found: list[tuple[int, dt.date, str]] = []
     taken: list[range] = []
 
@@ -80,7 +111,7 @@ def find_dates(text: str) -> list[tuple[dt.date, str]]:
         add(match, _safe_date(int(match[3]), int(match[2]), int(match[1])))
     for match in _MONTH_YEAR.finditer(text):
         add(match, _safe_date(int(match[2]), _MONTHS[match[1].lower()], 1))
-    return [(date, evidence) for _, date, evidence in sorted(found, key=lambda f: f[0])]
+    return found
 
 
 def publication_date(metadata_date: str | None, text: str) -> DateFinding | None:

@@ -40,7 +40,7 @@ __all__ = ["DIRECTIONS", "MODES", "Assessment", "Engine", "build_engine"]
 DIRECTIONS = ("C2C", "G2C", "C2G", "none")
 MODES = ("co-design", "co-delivery", "co-monitoring", "none")
 LEAD_SENTENCES = 2  # the title and the first sentence after it
-MAX_TEXT_CHARS = 30_000  # beyond this a page is a listing or a dump; its head decides
+MAX_TEXT_CHARS = 6_000  # the head of a page carries its verdict; beyond it are related stories, comments, dumps
 EVIDENCE_CHARS = 280
 # Identifier kinds as ICT channels of the codebook.
 _IDENTIFIER_CHANNELS = {
@@ -115,13 +115,13 @@ class Engine:
         full = f"{fold(title)}\n{body}" if title and not body.startswith(fold(title)) else body
         tokens, spans = tokenize(full)
         sentences = [full[a:b].strip() for a, b in spans]
-        matches = self.lexicon.match(tokens, language, self.lemmatizer)
+        analyses = [self.lemmatizer.analyse(token.lower, language) for token in tokens]
+        matches = self.lexicon.match(tokens, [lemmas for lemmas, _ in analyses], language)
         by_signal: dict[str, list[TermMatch]] = defaultdict(list)
         for match in matches:
             by_signal[match.signal].append(match)
         voice: dict[int, set[str]] = defaultdict(set)
-        for token in tokens:
-            features = self.lemmatizer.features(token.lower, language)
+        for token, (_, features) in zip(tokens, analyses):
             if features:
                 voice[token.sentence].update(features)
 
@@ -220,11 +220,8 @@ def _direction(
         cues[direction] += weight
         evidence[direction].append(sentence)
 
-    residents_only = {
-        sentence
-        for sentence in per_sentence
-        if not any(m.group in ("civic", "charity") and m.sentence == sentence for m in by_signal["c2c_actor"])
-    }
+    civic_sentences = {m.sentence for m in by_signal["c2c_actor"] if m.group in ("civic", "charity")}
+    residents_only = set(per_sentence) - civic_sentences
     for sentence, signals in per_sentence.items():
         lead = sentence < LEAD_SENTENCES
         weight = 2.0 if lead else 1.0

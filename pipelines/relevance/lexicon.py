@@ -47,7 +47,7 @@ class _Word:
         return not self.lemmas.isdisjoint(lemmas)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Term:
     signal: str
     group: str
@@ -65,32 +65,61 @@ class TermMatch:
     sentence: int
 
 
-@dataclass(frozen=True)
 class Lexicon:
-    weights: dict[str, float]
-    terms: tuple[_Term, ...]
-    by_lemma: dict[str, tuple[_Term, ...]]
-    by_prefix: dict[str, tuple[_Term, ...]]
+    """Compiled terms, indexed by their first word's lemmas and prefixes.
 
-    def match(self, tokens: Sequence[Token], language: str, lemmatizer: Lemmatizer) -> list[TermMatch]:
-        """Every term occurrence in the token stream, in text order."""
-        lemma_sets = [lemmatizer.lemmas(token.lower, language) for token in tokens]
+    Which terms a word form can start is worked out once per form and language and kept:
+    a crawl meets the same forms again and again.
+    """
+
+    def __init__(self, weights: dict[str, float], terms: tuple[_Term, ...]):
+        self.weights = weights
+        self.terms = terms
+        by_lemma: dict[str, list[_Term]] = defaultdict(list)
+        by_prefix: dict[str, list[_Term]] = defaultdict(list)
+        for term in terms:
+            first = term.words[0]
+            if first.exact is not None:
+                by_lemma[first.exact].append(term)  # a word's own form is always among its lemmas
+            elif first.prefix is not None:
+                by_prefix[first.prefix[:_PREFIX_KEY]].append(term)
+            else:
+                for lemma in first.lemmas:
+                    by_lemma[lemma].append(term)
+        self._by_lemma = {k: tuple(v) for k, v in by_lemma.items()}
+        self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
+        self._starts: dict[tuple[str, str], tuple[_Term, ...]] = {}
+
+    def match(self, tokens: Sequence[Token], lemma_sets: Sequence[frozenset[str]], language: str) -> list[TermMatch]:
+        """Every term occurrence in the token stream (with each token's lemmas), in text order."""
         found: list[TermMatch] = []
+        starts = self._starts
+        size = len(tokens)
         for index, token in enumerate(tokens):
-            lemmas = lemma_sets[index]
-            candidates: set[_Term] = set()
-            for lemma in lemmas:
-                candidates.update(self.by_lemma.get(lemma, ()))
-                candidates.update(self.by_prefix.get(lemma[:_PREFIX_KEY], ()))
-            candidates.update(self.by_prefix.get(token.lower[:_PREFIX_KEY], ()))
+            key = (token.lower, language)
+            candidates = starts.get(key)
+            if candidates is None:
+                candidates = starts[key] = self._starting(token, lemma_sets[index])
             for term in candidates:
-                last = index + len(term.words) - 1
-                if last >= len(tokens):
+                words = term.words
+                if len(words) == 1:
+                    found.append(TermMatch(term.signal, term.group, term.text, token.start, token.end, token.sentence))
                     continue
-                if all(word.matches(tokens[index + k], lemma_sets[index + k]) for k, word in enumerate(term.words)):
+                last = index + len(words) - 1
+                if last < size and all(words[k].matches(tokens[index + k], lemma_sets[index + k]) for k in range(1, len(words))):
                     found.append(TermMatch(term.signal, term.group, term.text, token.start, tokens[last].end, token.sentence))
-        found.sort(key=lambda m: (m.start, m.signal, m.term))
         return found
+
+    def _starting(self, token: Token, lemmas: frozenset[str]) -> tuple[_Term, ...]:
+        candidates: dict[int, _Term] = {}
+        for lemma in lemmas:
+            for term in self._by_lemma.get(lemma, ()):
+                candidates[id(term)] = term
+            for term in self._by_prefix.get(lemma[:_PREFIX_KEY], ()):
+                candidates[id(term)] = term
+        for term in self._by_prefix.get(token.lower[:_PREFIX_KEY], ()):
+            candidates[id(term)] = term
+        return tuple(term for term in candidates.values() if term.words[0].matches(token, lemmas))
 
 
 def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
@@ -114,23 +143,7 @@ def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
     for (signal, group), texts in collected.items():
         for text in dict.fromkeys(texts):
             terms.append(_Term(signal, group, text, tuple(_compile_word(w, lemmatizer) for w in fold(text).lower().split())))
-    by_lemma: dict[str, list[_Term]] = defaultdict(list)
-    by_prefix: dict[str, list[_Term]] = defaultdict(list)
-    for term in terms:
-        first = term.words[0]
-        if first.exact is not None:
-            by_lemma[first.exact].append(term)  # a word's own form is always among its lemmas
-        elif first.prefix is not None:
-            by_prefix[first.prefix[:_PREFIX_KEY]].append(term)
-        else:
-            for lemma in first.lemmas:
-                by_lemma[lemma].append(term)
-    return Lexicon(
-        weights=weights,
-        terms=tuple(terms),
-        by_lemma={k: tuple(v) for k, v in by_lemma.items()},
-        by_prefix={k: tuple(v) for k, v in by_prefix.items()},
-    )
+    return Lexicon(weights=weights, terms=tuple(terms))
 
 
 def _collect(shown: str, name: str, spec: Any, weights: dict[str, float], collected: dict[tuple[str, str], list[str]]) -> None:
