@@ -90,6 +90,7 @@ class CrawlPolicy(_Strict):
     autothrottle: AutoThrottle = AutoThrottle()
     retry: Retry = Retry()
     proxy: str | None = None
+    telegram_preview_url: str = "https://t.me"  # where public channel previews are read (/s/<channel>)
 
     @field_validator("user_agent")
     @classmethod
@@ -99,9 +100,9 @@ class CrawlPolicy(_Strict):
             raise ValueError("expected a user agent with a contact (a URL or an email address)")
         return value
 
-    @field_validator("proxy")
+    @field_validator("proxy", "telegram_preview_url")
     @classmethod
-    def _proxy_url(cls, value: str | None) -> str | None:
+    def _http_url(cls, value: str | None) -> str | None:
         if value is not None:
             _check_http_url(value)
         return value
@@ -121,7 +122,9 @@ def _check_http_url(value: str) -> str:
 class Source(_Strict):
     name: str
     kind: Literal["news", "council", "volunteer_hub", "telegram", "other"]
-    start_urls: list[str] = Field(min_length=1)
+    start_urls: list[str] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list)  # RSS / Atom feeds
+    sitemaps: list[str] = Field(default_factory=list)  # XML sitemaps or sitemap indexes
     allowed_domains: list[str] = Field(default_factory=list)
     region: str | None = None
     language: Literal["uk", "ru", "en", "mixed"] | None = None
@@ -140,12 +143,18 @@ class Source(_Strict):
             )
         return value
 
-    @field_validator("start_urls")
+    @field_validator("start_urls", "feeds", "sitemaps")
     @classmethod
     def _urls(cls, value: list[str]) -> list[str]:
         for url in value:
             _check_http_url(url)
         return value
+
+    @model_validator(mode="after")
+    def _something_to_fetch(self) -> Source:
+        if not (self.start_urls or self.feeds or self.sitemaps):
+            raise _FieldProblem(("start_urls",), "expected at least one start URL, feed or sitemap")
+        return self
 
     @field_validator("allowed_domains")
     @classmethod
@@ -160,7 +169,7 @@ class Source(_Strict):
         """Allowed domains; the start URLs' hosts when none are given."""
         if self.allowed_domains:
             return tuple(self.allowed_domains)
-        hosts = {(urlsplit(url).hostname or "").removeprefix("www.") for url in self.start_urls}
+        hosts = {(urlsplit(url).hostname or "").removeprefix("www.") for url in self.start_urls + self.feeds + self.sitemaps}
         return tuple(sorted(hosts))
 
 
@@ -321,7 +330,8 @@ def _first_problem(shown: str, root: yaml.Node, exc: ValidationError) -> ConfigE
     ctx = error.get("ctx") or {}
     problem = ctx.get("error")
     if isinstance(problem, _FieldProblem):
-        loc, message = problem.loc, problem.message
+        # A model validator's problem is located relative to the model it checked.
+        loc, message = loc + problem.loc, problem.message
     elif error["type"] == "extra_forbidden":
         parent = _model_at(loc[:-1])
         allowed = sorted(parent.model_fields) if parent else []

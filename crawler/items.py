@@ -38,6 +38,10 @@ class PageItem:
     sitename: str | None = None
     content_hash: str | None = None
     links: list[str] = field(default_factory=list)  # link targets inside the main text
+    outlinks: list[tuple[str, str]] = field(default_factory=list)  # (url, anchor text) of every link
+    alternates: list[tuple[str, str]] = field(default_factory=list)  # (hreflang, canonical url) of other versions
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific fields (a Telegram post's channel, views...)
+    discovered: list[dict[str, str]] = field(default_factory=list)  # outbound sources (pipelines.discover)
 
     language: str | None = None
     language_detail: dict[str, Any] = field(default_factory=dict)

@@ -85,7 +85,7 @@ def _item(document: Document, source: str, engine: Engine) -> tuple[PageItem, st
         return item, "empty_extraction"
     fill_from_extraction(item, found)
     item.language = document.lang or detect_language(f"{item.title or ''}\n{item.text}").code
-    apply_assessment(item, engine, "other")
+    apply_assessment(item, engine)
     return item, None
 
 
@@ -119,6 +119,7 @@ def rescore(database: Database, engine: Engine) -> RescoreOutcome:
                     published=page.published,
                     links=page.links,
                     source_kind=page.source.kind,
+                    source_region=page.source.region,
                 )
                 apply_relevance(page, verdict.to_json())
                 session.flush()

@@ -28,6 +28,7 @@ ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.language.LanguagePipeline": 200,
     "pipelines.relevance.RelevancePipeline": 300,
+    "pipelines.discover.DiscoverPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {

@@ -12,7 +12,7 @@ import os
 
 from scrapy.crawler import Crawler
 
-from crawler.config import Config, load_config, resolve_setting
+from crawler.config import Config, Source, load_config, resolve_setting
 
 __all__ = ["apply_study", "study_settings"]
 
@@ -36,6 +36,7 @@ def study_settings(config: Config) -> dict[str, object]:
         "COPROD_BACKOFF_BASE": policy.retry.backoff_base,
         "COPROD_BACKOFF_MAX": policy.retry.backoff_max,
         "COPROD_PROXY": resolve_setting(None, "COPROD_PROXY", policy.proxy),
+        "COPROD_TELEGRAM_BASE_URL": policy.telegram_preview_url,
         "COPROD_DATABASE_URL": resolve_setting(None, "COPROD_DATABASE_URL", config.database),
         "COPROD_SOURCES": [s.model_dump(mode="json") for s in config.sources],
         "COPROD_PAGES_PER_SOURCE": policy.pages_per_source,
@@ -48,10 +49,16 @@ def study_settings(config: Config) -> dict[str, object]:
     }
 
 
-def apply_study(crawler: Crawler) -> Config:
+def apply_study(crawler: Crawler) -> list[Source]:
+    """Load the study file into the crawler's settings; return every source: the file's,
+    then the discovered ones analysts accepted (`COPROD_EXTRA_SOURCES`, set by `coprod crawl`)."""
     settings = crawler.settings
     path = settings.get("COPROD_SEEDS") or os.environ.get("COPROD_SEEDS") or "seeds.yaml"
     config = load_config(path)
+    extra = [Source.model_validate(s) for s in settings.getlist("COPROD_EXTRA_SOURCES")]
+    known = {s.name for s in config.sources}
+    sources = list(config.sources) + [s for s in extra if s.name not in known]
     for name, value in study_settings(config).items():
         settings.set(name, value, priority="spider")
-    return config
+    settings.set("COPROD_SOURCES", [s.model_dump(mode="json") for s in sources], priority="spider")
+    return sources

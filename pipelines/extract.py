@@ -87,6 +87,12 @@ class ExtractPipeline:
     def process_item(self, item: PageItem) -> PageItem:
         if item.fetch_error:
             raise PageDropped(item.fetch_error, item.fetch_error_detail)
+        if item.html is None and item.text is not None:
+            # A Telegram post: its spider parsed the text already.
+            if not item.text.strip():
+                raise PageDropped("empty_extraction", "a post without text (media only)")
+            fill_from_extraction(item, Extracted(item.text, item.title, item.published, item.author, None, tuple(item.links)))
+            return item
         if not is_html(item.content_type) or item.html is None:
             raise PageDropped("not_html", item.content_type or "no content type")
         found = extract(item.html, item.fetched_url)

@@ -18,7 +18,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from crawler.config import Source as SourceConfig
 from crawler.errors import BadInput, SchemaMismatch
 from crawler.items import PageItem
-from storage.models import SCHEMA_VERSION, Base, Candidate, Page, PageIdentifier, PagePlace, Run, SchemaInfo, Source, utcnow
+from storage.models import (
+    SCHEMA_VERSION,
+    Base,
+    Candidate,
+    DiscoveredSource,
+    Page,
+    PageIdentifier,
+    PagePlace,
+    Run,
+    SchemaInfo,
+    Source,
+    SourceLink,
+    utcnow,
+)
 
 __all__ = [
     "apply_relevance",
@@ -192,15 +205,65 @@ def write_pages(
         page.language = item.language
         page.language_detail = item.language_detail
         page.links = list(item.links)
+        page.alternates = [list(pair) for pair in item.alternates]
+        page.extra = dict(item.extra)
         apply_relevance(page, item.relevance)
         original = originals.setdefault(item.content_hash or "", page) if item.content_hash else page
         page.duplicate_of = original if original is not page else None
         touched.append(page)
     session.flush()
-    for page in touched:
+    regrouped = _link_versions(session, touched)
+    for page in dict.fromkeys(touched + regrouped):
         sync_candidate(session, page)
+    _record_discoveries(session, [(existing[item.url], item.discovered) for item, reason, _ in items if not reason and item.discovered])
     session.flush()
     return created
+
+
+def _link_versions(session: Session, pages: list[Page]) -> list[Page]:
+    """Pages that name each other as language versions (hreflang) are one story: the
+    flagged version with the highest score (else the first stored) leads, the others
+    point to it, so the queue shows one candidate with every text."""
+    with_versions = [p for p in pages if p.alternates]
+    changed: list[Page] = []
+    if not with_versions:
+        return changed
+    urls = {url for p in with_versions for _, url in p.alternates} | {p.url for p in with_versions}
+    known = {p.url: p for p in session.scalars(select(Page).where(Page.url.in_(urls)))}
+    for page in with_versions:
+        group = {page.url: page} | {url: known[url] for _, url in page.alternates if url in known}
+        # Versions found earlier may already lead a group that includes this page.
+        for member in list(group.values()):
+            if member.version_of is not None:
+                group[member.version_of.url] = member.version_of
+        leader = max(group.values(), key=lambda p: (bool(p.flagged), p.score, -(p.id or 0)))
+        for member in group.values():
+            lead = None if member is leader else leader
+            if member.version_of is not lead:
+                member.version_of = lead
+                changed.append(member)
+    return changed
+
+
+def _record_discoveries(session: Session, found: list[tuple[Page, list[dict[str, str]]]]) -> None:
+    if not found:
+        return
+    keys = {d["key"] for _, discovered in found for d in discovered}
+    rows = {row.key: row for row in session.scalars(select(DiscoveredSource).where(DiscoveredSource.key.in_(keys)))}
+    for _, discovered in found:
+        for d in discovered:
+            if d["key"] not in rows:
+                rows[d["key"]] = DiscoveredSource(key=d["key"], kind=d["kind"], url=d["url"], example=d["example"] or None)
+                session.add(rows[d["key"]])
+    session.flush()
+    page_ids = [page.id for page, _ in found]
+    linked = set(session.execute(select(SourceLink.page_id, SourceLink.discovered_id).where(SourceLink.page_id.in_(page_ids))))
+    for page, discovered in found:
+        for d in discovered:
+            pair = (page.id, rows[d["key"]].id)
+            if pair not in linked:
+                linked.add(pair)
+                session.add(SourceLink(page_id=page.id, discovered_id=rows[d["key"]].id))
 
 
 def apply_relevance(page: Page, relevance: dict[str, Any] | None) -> None:
@@ -230,10 +293,10 @@ def apply_relevance(page: Page, relevance: dict[str, Any] | None) -> None:
 
 
 def sync_candidate(session: Session, page: Page) -> None:
-    """A flagged original page is a candidate; an unflagged one leaves the queue unless
-    somebody already decided on it."""
+    """A flagged original page (not a copy, not another language's version) is a candidate;
+    any other leaves the queue unless somebody already decided on it."""
     candidate = page.candidate
-    if page.flagged and page.duplicate_of is None:
+    if page.flagged and page.duplicate_of is None and page.version_of is None:
         if candidate is None:
             session.add(Candidate(page=page, score=page.score))
         else:

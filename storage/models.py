@@ -14,12 +14,14 @@ __all__ = [
     "Candidate",
     "Case",
     "Decision",
+    "DiscoveredSource",
     "Page",
     "PageIdentifier",
     "PagePlace",
     "Run",
     "SchemaInfo",
     "Source",
+    "SourceLink",
     "utcnow",
 ]
 
@@ -109,6 +111,10 @@ class Page(Base):
     language_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     links: Mapped[list[str]] = mapped_column(default=list)
+    alternates: Mapped[list[Any]] = mapped_column(default=list)  # [hreflang, url] of other language versions
+    # A story published in several languages is one candidate: the others point to it.
+    version_of_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     # The relevance engine's verdict; `relevance` keeps every reason and its evidence.
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
@@ -123,7 +129,8 @@ class Page(Base):
     source: Mapped[Source] = relationship(back_populates="pages")
     identifiers: Mapped[list[PageIdentifier]] = relationship(back_populates="page", cascade="all, delete-orphan")
     places: Mapped[list[PagePlace]] = relationship(back_populates="page", cascade="all, delete-orphan")
-    duplicate_of: Mapped[Page | None] = relationship(remote_side=[id])
+    duplicate_of: Mapped[Page | None] = relationship(remote_side=[id], foreign_keys=[duplicate_of_id])
+    version_of: Mapped[Page | None] = relationship(remote_side=[id], foreign_keys=[version_of_id])
     candidate: Mapped[Candidate | None] = relationship(back_populates="page")
 
 
@@ -154,6 +161,30 @@ class PagePlace(Base):
     raion_code: Mapped[str | None] = mapped_column(String(19))
 
     page: Mapped[Page] = relationship(back_populates="places")
+
+
+class DiscoveredSource(Base):
+    """A site or channel that crawled pages link to; analysts accept, reject or leave it."""
+
+    __tablename__ = "discovered_sources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)  # t.me/<channel>, instagram.com/<page>, a host
+    kind: Mapped[str] = mapped_column(String(16))  # site | telegram | instagram | facebook
+    url: Mapped[str] = mapped_column(Text)  # a link to it, as found
+    example: Mapped[str | None] = mapped_column(Text)  # a sentence that links to it
+    status: Mapped[str] = mapped_column(String(16), default="undecided", index=True)  # undecided | accepted | rejected
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class SourceLink(Base):
+    """A page that links to a discovered source (the in-degree is the count of these)."""
+
+    __tablename__ = "source_links"
+    __table_args__ = (UniqueConstraint("page_id", "discovered_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    discovered_id: Mapped[int] = mapped_column(ForeignKey("discovered_sources.id"), index=True)
 
 
 class Candidate(Base):

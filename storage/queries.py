@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Candidate, Page, Run, Source
+from crawler.config import Source as SourceConfig
+from storage.models import Candidate, DiscoveredSource, Page, Run, Source, SourceLink
 
-__all__ = ["CANDIDATE_COLUMNS", "PAGE_COLUMNS", "CatalogueSummary", "candidate_rows", "page_rows", "recent_runs", "summarise"]
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "PAGE_COLUMNS",
+    "CatalogueSummary",
+    "accepted_sources",
+    "candidate_rows",
+    "discovered_rows",
+    "page_rows",
+    "recent_runs",
+    "summarise",
+]
 
 
 PAGE_COLUMNS = (
@@ -187,3 +200,48 @@ def summarise(session: Session) -> CatalogueSummary:
 
 def recent_runs(session: Session, limit: int = 10) -> list[Run]:
     return list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
+
+
+def discovered_rows(session: Session, status: str | None = None, order: str = "in_degree") -> list[dict[str, Any]]:
+    """Discovered sources with how many stored pages link to them and how many of those
+    are candidates; by in-degree (or by candidates), then key."""
+    pages = func.count(func.distinct(SourceLink.page_id))
+    candidates = func.count(func.distinct(Candidate.id))
+    query = (
+        select(DiscoveredSource, pages.label("in_degree"), candidates.label("candidates"))
+        .outerjoin(SourceLink, SourceLink.discovered_id == DiscoveredSource.id)
+        .outerjoin(Candidate, Candidate.page_id == SourceLink.page_id)
+        .group_by(DiscoveredSource.id)
+    )
+    if status:
+        query = query.where(DiscoveredSource.status == status)
+    primary = candidates if order == "candidates" else pages
+    secondary = pages if order == "candidates" else candidates
+    query = query.order_by(primary.desc(), secondary.desc(), DiscoveredSource.key)
+    return [
+        {
+            "key": row.key,
+            "kind": row.kind,
+            "status": row.status,
+            "in_degree": in_degree,
+            "candidates": n_candidates,
+            "url": row.url,
+            "example": row.example,
+        }
+        for row, in_degree, n_candidates in session.execute(query)
+    ]
+
+
+def accepted_sources(session: Session) -> list[SourceConfig]:
+    """Discovered sites and Telegram channels that analysts accepted, as sources to crawl.
+    (Instagram and Facebook pages are kept as accepted leads; nothing crawls them.)"""
+    found = []
+    for row in session.scalars(select(DiscoveredSource).where(DiscoveredSource.status == "accepted").order_by(DiscoveredSource.key)):
+        slug = re.sub(r"[^a-z0-9_.-]+", "-", row.key.lower()).strip("-.")[:50]
+        if row.kind == "site":
+            scheme = urlsplit(row.url).scheme or "https"
+            found.append(SourceConfig(name=f"found-{slug}", kind="other", start_urls=[f"{scheme}://{row.key}/"], allowed_domains=[row.key]))
+        elif row.kind == "telegram":
+            channel = row.key.removeprefix("t.me/")
+            found.append(SourceConfig(name=f"found-{slug}", kind="telegram", start_urls=[f"https://t.me/s/{channel}"]))
+    return found

@@ -52,7 +52,9 @@ def sample_web() -> Iterator[SampleWebProcess]:
 
 def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`coprod ARGS` in a subprocess (a crawl needs a fresh Twisted reactor)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("COPROD_")}
+    # The study's overrides must come from the test, not from the developer's shell.
+    overrides = ("COPROD_SEEDS", "COPROD_DATABASE_URL", "COPROD_PROXY")
+    full_env = {k: v for k, v in os.environ.items() if k not in overrides}
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, timeout=timeout, env=full_env

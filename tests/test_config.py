@@ -58,8 +58,8 @@ def test_shipped_study_files_are_valid() -> None:
     [
         (("  delay: 1.5", "  dealy: 1.5"), 8, "crawl.dealy", "unknown field 'dealy' (did you mean 'delay'?)"),
         (("  depth: 2", "  depth: two"), 7, "crawl.depth", "expected a whole number (got 'two')"),
-        (("    start_urls: [http://volonter-hub.test/]", "    start_urls: []"), 17, "sources[1].start_urls", "expected at least one item"),
-        (("    start_urls: [http://volonter-hub.test/]\n", ""), 15, "sources[1].start_urls", "required but missing"),
+        (("    start_urls: [http://volonter-hub.test/]", "    start_urls: []"), 17, "sources[1].start_urls", "expected at least one start URL, feed or sitemap"),
+        (("    start_urls: [http://volonter-hub.test/]\n", ""), 15, "sources[1].start_urls", "expected at least one start URL, feed or sitemap"),
         (("    kind: council", "    kind: town-hall"), 13, "sources[0].kind", "expected 'news', 'council'"),
         (("    start_urls: [http://dniprorada.test/]", "    start_urls: [dniprorada.test]"), 14, "sources[0].start_urls", "expected an http(s) URL"),
         (("  - name: hub", "  - name: council"), 15, "sources[1].name", "duplicate source name 'council'"),

@@ -136,12 +136,14 @@ def test_second_crawl_adds_no_rows_and_records_both_runs(demo_crawl) -> None:
         flagged = session.scalar(select(func.count()).select_from(Page).where(Page.flagged))
         candidates = session.scalar(select(func.count()).select_from(Candidate))
     engine.dispose()
-    assert [r.finish_reason for r in runs] == ["finished", "finished"]
-    assert runs[1].stats["coprod/stored/new_rows"] == 0
-    assert runs[0].pages_fetched > 80 and runs[0].pages_stored > 0
-    assert runs[0].stats["coprod/dropped/http_404"] >= 1
+    assert [r.finish_reason for r in runs] == ["finished"] * 4
+    site = [r for r in runs if r.spider == "site"]
+    assert len(site) == 2 and {r.spider for r in runs} == {"site", "telegram"}
+    assert all(r.stats.get("coprod/stored/new_rows", 0) == 0 for r in runs[2:])
+    assert site[0].pages_fetched > 80 and site[0].pages_stored > 0
+    assert site[0].stats["coprod/dropped/http_404"] >= 1
     # The sample council site answers its news listing with 429 once: backed off, then fetched.
-    assert runs[0].stats["coprod/backoff/429"] == 1
+    assert site[0].stats["coprod/backoff/429"] == 1
     assert 0 < candidates <= flagged
 
 
@@ -173,3 +175,25 @@ def test_card_numbers_never_appear_whole(pages, demo_crawl, tmp_path) -> None:
         assert not [card for card in cards if card in digits]
     masked = {row.value for p in pages.values() for row in p.identifiers if row.kind == "card"}
     assert masked and all("****" in value for value in masked)
+
+
+def test_language_versions_are_one_candidate(pages, demo_crawl) -> None:
+    pairs = {(url, entry["alternate_of"]) for url, entry in manifest_pages().items() if entry.get("alternate_of")}
+    assert pairs
+    engine = demo_crawl.engine()
+    with Session(engine) as session:
+        candidate_pages = set(session.scalars(select(Page.url).join(Candidate, Candidate.page_id == Page.id)))
+    engine.dispose()
+    for url, other in pairs:
+        first, second = pages[url], pages[canonical_url(other)]
+        assert (first.version_of_id == second.id) != (second.version_of_id == first.id), url
+        leader = first if first.version_of_id is None else second
+        follower = second if leader is first else first
+        assert follower.url not in candidate_pages
+        if first.flagged or second.flagged:
+            assert leader.url in candidate_pages
+    # The C2C story told in Ukrainian and in Russian is exactly one candidate.
+    c2c_pairs = [(u, o) for u, o in pairs if manifest_pages()[u]["category"] == "c2c_region"]
+    assert c2c_pairs
+    for url, other in c2c_pairs:
+        assert len({url, canonical_url(other)} & candidate_pages) == 1

@@ -137,7 +137,10 @@ def test_rescore_follows_a_lexicon_edit(demo_crawl, tmp_path: Path) -> None:
     database = open_catalogue(db, create=False)
     with Session(database) as session:
         for page in session.scalars(select(Page).where(Page.drop_reason.is_(None)).limit(40)):
-            fresh = engine.assess(page.text, title=page.title, language=page.language, published=page.published, links=page.links, source_kind=page.source.kind)
+            fresh = engine.assess(
+                page.text, title=page.title, language=page.language, published=page.published, links=page.links,
+                source_kind=page.source.kind, source_region=page.source.region,
+            )
             assert page.flagged == fresh.flagged and page.score == fresh.score
         candidates = set(session.scalars(select(Page.url).join(Candidate, Candidate.page_id == Page.id)))
     database.dispose()

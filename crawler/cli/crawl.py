@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy.orm import Session
+
 from crawler.cli.common import command_parser, config_of, database_url
-from crawler.config import resolve_setting
+from crawler.config import Config, Source, resolve_setting
+from crawler.errors import BadInput
 from crawler.runner import run_crawl
+from storage.db import open_catalogue
+from storage.queries import accepted_sources
 
 EXAMPLES = """
 coprod crawl                                  # every enabled source of ./seeds.yaml
@@ -26,13 +31,38 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args)
-    sources = config.select_sources(args.source)
+    database = database_url(args, config)
+    extra = accepted(database)
+    sources = select(config, extra, args.source)
     outcome = run_crawl(
         config,
-        sources=[s.name for s in sources],
-        database_url=database_url(args, config),
+        sources=sources,
+        database_url=database,
         proxy=resolve_setting(args.proxy, "COPROD_PROXY", config.crawl.proxy),
         verbosity=args.verbose,
+        extra_sources=extra,
     )
     print(outcome.describe())
     return 0 if outcome.reason == "finished" else 1
+
+
+def accepted(database: str) -> list[Source]:
+    """Discovered sources analysts accepted, when the catalogue exists already."""
+    try:
+        engine = open_catalogue(database, create=False)
+    except BadInput:
+        return []
+    try:
+        with Session(engine) as session:
+            return accepted_sources(session)
+    finally:
+        engine.dispose()
+
+
+def select(config: Config, extra: list[Source], names: list[str] | None) -> list[Source]:
+    known = {s.name for s in config.sources}
+    every = list(config.sources) + [s for s in extra if s.name not in known]
+    if not names:
+        return [s for s in every if s.enabled]
+    config.select_sources([n for n in names if n not in {s.name for s in extra}])  # names an unknown one clearly
+    return [s for s in every if s.name in names]

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     web = SampleWeb(port=args.port).start()
     print(f"sample web: {len(web.sites)} sites on {web.proxy_url} ({', '.join(web.sites)})")
     try:
-        outcome = run_crawl(config, [s.name for s in config.select_sources(None)], database, web.proxy_url, args.verbose)
+        outcome = run_crawl(config, list(config.select_sources(None)), database, web.proxy_url, args.verbose)
         print(outcome.describe())
         engine = open_catalogue(database, create=False)
         try:

@@ -138,7 +138,7 @@ class SampleWeb:
                     with web.lock:
                         body = json.dumps({"total": sum(web.hits.values()), "by_url": dict(web.hits)}).encode()
                     return self._send(200, "application/json", body, send_body)
-                url = f"http://{host}{path}"
+                url = f"http://{host}{path}" + (f"?{target.query}" if target.query else "")
                 with web.lock:
                     web.hits[url] += 1
                     hits = web.hits[url]

@@ -25,7 +25,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,7 @@ class Engine:
         self.lemmatizer = lemmatizer
         self.window = window
         self.threshold = threshold
+        self._homes: dict[str, list[PlaceMatch]] = {}
 
     def assess(
         self,
@@ -108,9 +109,12 @@ class Engine:
         published: str | None = None,
         links: Iterable[str] = (),
         source_kind: str | None = None,
+        source_region: str | None = None,
     ) -> Assessment:
         """Judge one document. `source_kind` is the kind of its source in seeds.yaml: a
-        council site speaks as the state, so its "we" and its calls are the state's."""
+        council site speaks as the state, so its "we" and its calls are the state's.
+        `source_region` is the source's region: a post of a Dnipro channel that names no
+        place is about Dnipro."""
         body = fold(text[:MAX_TEXT_CHARS])
         full = f"{fold(title)}\n{body}" if title and not body.startswith(fold(title)) else body
         tokens, spans = tokenize(full)
@@ -131,6 +135,9 @@ class Engine:
         other_places = _not_origins(codified_elsewhere + elsewhere_terms, full, spans, by_signal["displacement"])
         lead_end = spans[LEAD_SENTENCES - 1][1] if len(spans) >= LEAD_SENTENCES else len(full)
         in_region = _in_region(region_places, other_places, lead_end)
+        home = self._home(source_region) if not region_places and not other_places else []
+        if home:
+            region_places, in_region = home, True
 
         found_date = publication_date(published, body)
         window_ok = in_window(found_date.date if found_date else None, *self.window)
@@ -170,6 +177,15 @@ class Engine:
             terms=_terms_json(by_signal, sentences),
             reasons=_reasons(direction, direction_conf, in_region, region_places, other_places, found_date, window_ok, looked_back, ict, mode),
         )
+
+
+    def _home(self, region: str | None) -> list[PlaceMatch]:
+        if not region:
+            return []
+        found = self._homes.get(region)
+        if found is None:
+            found = self._homes[region] = [replace(p, surface=f"(source region) {p.surface}", start=0, end=0) for p in self.gazetteer.find(region)]
+        return found
 
 
 def build_engine(

@@ -8,7 +8,7 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
-from crawler.config import Config
+from crawler.config import Config, Source
 from crawler.items import PageItem
 from pipelines.relevance.engine import Assessment, Engine, build_engine
 
@@ -25,14 +25,15 @@ def engine_from_config(config: Config, threshold: float | None = None) -> Engine
     )
 
 
-def apply_assessment(item: PageItem, engine: Engine, source_kind: str | None = None) -> Assessment:
+def apply_assessment(item: PageItem, engine: Engine, source: Source | None = None) -> Assessment:
     assessment = engine.assess(
         item.text or "",
         title=item.title,
         language=item.language or "uk",
         published=item.published,
         links=item.links,
-        source_kind=source_kind,
+        source_kind=source.kind if source else None,
+        source_region=source.region if source else None,
     )
     item.relevance = assessment.to_json()
     return assessment
@@ -46,10 +47,10 @@ class RelevancePipeline:
         place_paths: list[Path],
         window: tuple[dt.date, dt.date],
         threshold: float,
-        source_kinds: dict[str, str],
+        sources: dict[str, Source],
     ):
         self.lexicon_paths = lexicon_paths
-        self.source_kinds = source_kinds
+        self.sources = sources
         self.region_code = region_code
         self.place_paths = place_paths
         self.window = window
@@ -68,7 +69,7 @@ class RelevancePipeline:
             place_paths=[Path(p) for p in settings.getlist("COPROD_PLACE_FILES")],
             window=(dt.date.fromisoformat(start), dt.date.fromisoformat(end)),
             threshold=settings.getfloat("COPROD_FLAG_THRESHOLD"),
-            source_kinds={s["name"]: s["kind"] for s in settings.getlist("COPROD_SOURCES")},
+            sources={s["name"]: Source.model_validate(s) for s in settings.getlist("COPROD_SOURCES")},
         )
 
     def open_spider(self) -> None:
@@ -77,5 +78,5 @@ class RelevancePipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         assert self.engine is not None, "open_spider() loads the engine"
-        apply_assessment(item, self.engine, self.source_kinds.get(item.source))
+        apply_assessment(item, self.engine, self.sources.get(item.source))
         return item

@@ -1,0 +1,108 @@
+"""Discovery stage: links out of a page to sources the study does not crawl yet.
+
+Every link to another site, a Telegram channel, an Instagram or a Facebook page becomes a
+*discovered source* keyed the way identifiers are (``t.me/<channel>``, ``instagram.com/
+<page>``, the site's host), with an example of the sentence that links to it. Analysts
+accept, reject or leave them undecided (`coprod sources`); accepted ones are crawled next
+time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from scrapy.crawler import Crawler
+
+from crawler.config import Source
+from crawler.items import PageItem
+from pipelines.relevance.identifiers import find_identifiers
+
+__all__ = ["DiscoverPipeline", "Discovered", "discover", "source_key"]
+
+# Identifier kinds that are sources one can follow; jars, phones and cards are not.
+_SOURCE_KINDS = {"telegram": "telegram", "telegram_bot": "telegram", "instagram": "instagram", "facebook": "facebook"}
+# Hosts that are platforms, not sources: sharing buttons, stores, maps, payment pages.
+_PLATFORMS = re.compile(
+    r"(^|\.)(t\.me|telegram\.me|instagram\.com|facebook\.com|fb\.com|send\.monobank\.ua|monobank\.ua|google\.com|"
+    r"goo\.gl|forms\.gle|twitter\.com|x\.com|play\.google\.com|apps\.apple\.com|wa\.me|viber\.com)$"
+)
+EXAMPLE_CHARS = 240
+
+
+@dataclass(frozen=True)
+class Discovered:
+    key: str  # t.me/<channel>, instagram.com/<page>, facebook.com/<page>, or a host
+    kind: str  # telegram | instagram | facebook | site
+    url: str  # the link as found
+    example: str  # the sentence (or anchor text) that links to it
+
+
+def discover(
+    links: Iterable[tuple[str, str]], text: str, own_domains: Iterable[str], known_keys: frozenset[str] = frozenset()
+) -> list[Discovered]:
+    """Outbound sources among a page's (url, anchor text) links, one per key, in page order."""
+    own = tuple(own_domains)
+    found: dict[str, Discovered] = {}
+    for url, anchor in links:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            continue
+        host = parts.hostname.lower().removeprefix("www.")
+        if any(host == d or host.endswith("." + d) for d in own):
+            continue
+        key, kind = _key(url, host)
+        if key is None or key in found or key in known_keys:
+            continue
+        found[key] = Discovered(key, kind, url, _example(text, anchor))
+    return list(found.values())
+
+
+def _key(url: str, host: str) -> tuple[str | None, str]:
+    for identifier in find_identifiers("", links=[url]):
+        kind = _SOURCE_KINDS.get(identifier.kind)
+        if kind:
+            return identifier.value, kind
+    if _PLATFORMS.search(host):
+        return None, ""
+    return host, "site"
+
+
+def _example(text: str, anchor: str) -> str:
+    anchor = " ".join(anchor.split())
+    if anchor and len(anchor) > 3:
+        at = text.find(anchor)
+        if at >= 0:
+            start = max(text.rfind(".", 0, at), text.rfind("\n", 0, at)) + 1
+            stops = [p for p in (text.find(".", at + len(anchor)), text.find("\n", at + len(anchor))) if p >= 0]
+            end = min(stops) + 1 if stops else len(text)
+            sentence = " ".join(text[start:end].split())
+            return sentence if len(sentence) <= EXAMPLE_CHARS else sentence[: EXAMPLE_CHARS - 1] + "…"
+    return anchor[:EXAMPLE_CHARS]
+
+
+def source_key(source: Source) -> set[str]:
+    """The keys a configured source already covers: its domains, or its channel."""
+    if source.kind == "telegram":
+        return {i.value for url in source.start_urls for i in find_identifiers("", links=[url]) if i.kind in _SOURCE_KINDS}
+    return set(source.domains)
+
+
+class DiscoverPipeline:
+    def __init__(self, known_domains: tuple[str, ...], known_keys: frozenset[str]):
+        self.known_domains = known_domains
+        self.known_keys = known_keys
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DiscoverPipeline:
+        sources = [Source.model_validate(s) for s in crawler.settings.getlist("COPROD_SOURCES")]
+        domains = tuple(d for s in sources if s.kind != "telegram" for d in s.domains)
+        keys = frozenset(k for s in sources for k in source_key(s))
+        return cls(domains, keys)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        # Links to the study's own sources are not discoveries: they are crawled already.
+        item.discovered = [d.__dict__ for d in discover(item.outlinks, item.text or "", self.known_domains, self.known_keys)]
+        return item

@@ -1,0 +1,121 @@
+"""What the spiders share: choosing sources, turning responses and failures into pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.config import Source
+from crawler.items import PageItem
+from crawler.study import apply_study
+from crawler.urls import canonical_url, is_http_url
+from pipelines.extract import is_html
+
+__all__ = ["alternates", "chosen_sources", "failed_item", "fetch_error_reason", "now", "outlinks", "page_item"]
+
+
+
+def chosen_sources(crawler: Crawler, source_argument: str | list[str] | None, handles: Callable[[Source], bool]) -> list[Source]:
+    """The sources a spider crawls: the named ones (`-a source=a,b` or `coprod crawl --source`),
+    else every enabled one; of those, the ones this spider handles."""
+    every = apply_study(crawler)
+    wanted = _names(source_argument) or crawler.settings.getlist("COPROD_SELECTED_SOURCES")
+    unknown = sorted(set(wanted) - {s.name for s in every})
+    if unknown:
+        raise ValueError(f"unknown source(s): {', '.join(unknown)}")
+    chosen = [s for s in every if s.name in wanted] if wanted else [s for s in every if s.enabled]
+    return [s for s in chosen if handles(s)]
+
+
+def page_item(response: Response, source: str) -> PageItem:
+    """A fetched response as a page for the pipelines (HTML keeps its links and versions)."""
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1") or None
+    is_text = isinstance(response, TextResponse)
+    referer = response.request.headers.get(b"Referer") if response.request else None
+    url = canonical_url(response.url)
+    html_page = is_text and is_html(content_type)
+    return PageItem(
+        url=url,
+        source=source,
+        fetched_url=response.url,
+        fetched_at=now(),
+        http_status=response.status,
+        content_type=content_type,
+        encoding=response.encoding if is_text else None,
+        html=response.text if is_text else None,
+        depth=response.meta.get("depth", 0),
+        referer=referer.decode("latin-1") if referer else None,
+        outlinks=outlinks(response) if html_page else [],
+        alternates=alternates(response, url) if html_page else [],
+    )
+
+
+def failed_item(failure: Failure, crawler: Crawler) -> PageItem | None:
+    """A failed request as a page with its reason; None when it was never fetched
+    (forbidden by robots.txt, filtered)."""
+    request = failure.request  # type: ignore[attr-defined]
+    if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        crawler.stats.inc_value("coprod/skipped/ignored")
+        return None
+    reason, detail = fetch_error_reason(failure)
+    status = failure.value.response.status if failure.check(HttpError) else None
+    return PageItem(
+        url=canonical_url(request.url),
+        source=request.meta["source"],
+        fetched_url=request.url,
+        fetched_at=now(),
+        http_status=status,
+        depth=request.meta.get("depth", 0),
+        fetch_error=reason,
+        fetch_error_detail=detail,
+    )
+
+
+def fetch_error_reason(failure: Failure) -> tuple[str, str]:
+    """A short reason code and a detail for a failed request."""
+    error = failure.value
+    if isinstance(error, HttpError):
+        return f"http_{error.response.status}", f"HTTP {error.response.status}"
+    if isinstance(error, DownloadCancelledError):
+        return "too_large", str(error)
+    if isinstance(error, DownloadTimeoutError):
+        return "timeout", str(error)
+    name = type(error).__name__
+    return "fetch_error", f"{name}: {error}"
+
+
+def outlinks(response: TextResponse) -> list[tuple[str, str]]:
+    """Every link of the page as (absolute URL, anchor text), for source discovery."""
+    found = []
+    for anchor in response.css("a[href]"):
+        href = (anchor.attrib.get("href") or "").strip()
+        if href and not href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            found.append((response.urljoin(href), " ".join(anchor.css("::text").getall()).strip()))
+    return found
+
+
+def alternates(response: TextResponse, page_url: str) -> list[tuple[str, str]]:
+    """Other language versions the page names (link rel=alternate hreflang), canonical."""
+    found = []
+    for link in response.xpath('//link[@rel="alternate"][@hreflang][@href]'):
+        url = canonical_url(response.urljoin(link.attrib["href"]))
+        if url != page_url and is_http_url(url):
+            found.append((link.attrib["hreflang"].lower(), url))
+    return found
+
+
+def _names(value: str | list[str] | None) -> list[str]:
+    if not value:
+        return []
+    items = value if isinstance(value, list) else value.split(",")
+    return [v.strip() for v in items if v.strip()]
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

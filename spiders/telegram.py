@@ -1,0 +1,171 @@
+"""The Telegram spider: public channels through their web preview (t.me/s/<channel>).
+
+One page per post, not per preview page. It pages back with ``?before=<id>`` until the
+study window's start or the source's post cap, and on the next run stops at the newest post
+it already has. The preview's address is a setting (`COPROD_TELEGRAM_BASE_URL`), so tests
+point it at the loopback sample web.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from twisted.python.failure import Failure
+
+from crawler.config import Source
+from crawler.items import PageItem
+from crawler.urls import canonical_url
+from spiders._common import chosen_sources, failed_item, now
+from spiders.telegram_preview import Post, PreviewError, parse_preview
+from storage.db import open_catalogue
+from storage.models import Page, Source as SourceRow
+
+__all__ = ["TelegramSpider", "channel_of", "post_item"]
+
+
+def channel_of(source: Source) -> str | None:
+    """The channel a telegram source names: https://t.me/s/<channel> or https://t.me/<channel>."""
+    for url in source.start_urls:
+        parts = [p for p in urlsplit(url).path.split("/") if p]
+        if parts and parts[0] == "s":
+            parts = parts[1:]
+        if parts:
+            return parts[0].lower()
+    return None
+
+
+def post_item(post: Post, source: str) -> PageItem:
+    return PageItem(
+        url=canonical_url(post.url),
+        source=source,
+        fetched_url=post.url,
+        fetched_at=now(),
+        http_status=200,
+        content_type="text/plain; telegram-post",
+        text=post.text,
+        published=post.published.date().isoformat() if post.published else None,
+        links=list(post.links),
+        outlinks=[(link, "") for link in post.links] + [(f"https://t.me/{name}", f"@{name}") for name in post.mentions],
+        extra={
+            "channel": post.channel,
+            "post_id": post.post_id,
+            "datetime": post.published.isoformat() if post.published else None,
+            "views": post.views,
+            "mentions": list(post.mentions),
+            "forwarded_from": post.forwarded_from,
+            "reply_to": post.reply_to,
+            "author": post.author,
+            "media": list(post.media),
+        },
+    )
+
+
+class TelegramSpider(scrapy.Spider):
+    name = "telegram"
+
+    @staticmethod
+    def handles(source: Source) -> bool:
+        return source.kind == "telegram"
+
+    def __init__(self, sources: list[Source], base_url: str, window_start: dt.date, cap: int, database_url: str | None, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.by_channel = {channel: s for s in sources if (channel := channel_of(s))}
+        self.sources = list(self.by_channel.values())
+        self.base_url = base_url.rstrip("/")
+        self.window_start = window_start
+        self.cap = cap
+        self.database_url = database_url
+        self.taken: dict[str, int] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> TelegramSpider:
+        settings = crawler.settings
+        sources = chosen_sources(crawler, kwargs.pop("source", None), cls.handles)
+        spider = cls(
+            sources,
+            settings.get("COPROD_TELEGRAM_BASE_URL", "https://t.me"),
+            dt.date.fromisoformat(settings.getlist("COPROD_WINDOW")[0]),
+            settings.getint("COPROD_PAGES_PER_SOURCE", 500),
+            settings.get("COPROD_DATABASE_URL"),
+            *args,
+            **kwargs,
+        )
+        spider._set_crawler(crawler)
+        return spider
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        newest = self._newest_known()
+        for channel, source in self.by_channel.items():
+            self.taken[channel] = 0
+            yield self._request(channel, source, before=None, newest=newest.get(channel))
+
+    def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
+        channel, newest = response.meta["channel"], response.meta["newest"]
+        source = self.by_channel[channel]
+        try:
+            page = parse_preview(response.body, base_url=self.base_url)
+        except PreviewError as error:
+            self.crawler.stats.inc_value("coprod/telegram/malformed_preview")
+            yield PageItem(
+                url=canonical_url(response.url), source=source.name, fetched_url=response.url, fetched_at=now(),
+                http_status=response.status, fetch_error="malformed_preview", fetch_error_detail=str(error),
+            )
+            return
+        if page.problems:
+            self.crawler.stats.inc_value("coprod/telegram/preview_problems", len(page.problems))
+            self.logger.info("Preview %s: %s", response.url, "; ".join(page.problems[:5]))
+        cap = source.pages or self.cap
+        done = False
+        for post in sorted(page.posts, key=lambda p: p.post_id, reverse=True):
+            if newest is not None and post.post_id <= newest:
+                done = True  # the rest was stored by an earlier run
+                break
+            if post.published is not None and post.published.date() < self.window_start:
+                done = True
+                break
+            if self.taken[channel] >= cap:
+                self.crawler.stats.inc_value(f"coprod/skipped/page_cap/{source.name}")
+                done = True
+                break
+            self.taken[channel] += 1
+            self.crawler.stats.inc_value(f"coprod/fetched/{source.name}")
+            yield post_item(post, source.name)
+        if not done and page.before is not None and page.has_older:
+            yield self._request(channel, source, before=page.before, newest=newest)
+
+    def on_error(self, failure: Failure) -> Iterator[PageItem]:
+        item = failed_item(failure, self.crawler)
+        if item is not None:
+            yield item
+
+    def _request(self, channel: str, source: Source, before: int | None, newest: int | None) -> scrapy.Request:
+        url = f"{self.base_url}/s/{channel}" + (f"?before={before}" if before is not None else "")
+        return scrapy.Request(url, callback=self.parse, errback=self.on_error, meta={"source": source.name, "channel": channel, "newest": newest}, dont_filter=True)
+
+    def _newest_known(self) -> dict[str, int]:
+        """The newest post already stored, per channel: the next run stops there."""
+        if not self.database_url or not self.sources:
+            return {}
+        engine = open_catalogue(self.database_url)
+        try:
+            with Session(engine) as session:
+                names = [s.name for s in self.sources]
+                rows = session.execute(
+                    select(Page.extra, func.count()).join(SourceRow).where(SourceRow.name.in_(names)).group_by(Page.id)
+                )
+                newest: dict[str, int] = {}
+                for extra, _ in rows:
+                    if extra and extra.get("channel") and extra.get("post_id"):
+                        channel = extra["channel"]
+                        newest[channel] = max(newest.get(channel, 0), int(extra["post_id"]))
+                return newest
+        finally:
+            engine.dispose()
