@@ -79,9 +79,13 @@ def test_robots_sitemap_lines_are_followed(sample_web, tmp_path: Path) -> None:
     assert stored(db)
 
 
-@pytest.mark.parametrize("broken", ["http://dnipro-vechir.test/rss-broken.xml", "http://dnipro-vechir.test/novyny/"])
-def test_malformed_feeds_are_recorded_with_a_reason(sample_web, tmp_path: Path, broken: str) -> None:
-    source = {"name": "broken-feed", "kind": "news", "allowed_domains": ["dnipro-vechir.test"], "feeds": [broken]}
+@pytest.mark.parametrize(
+    ("field", "broken"),
+    [("feeds", "http://dnipro-vechir.test/rss-broken.xml"), ("feeds", "http://dnipro-vechir.test/novyny/"),
+     ("sitemaps", "http://dnipro-vechir.test/rss-broken.xml"), ("sitemaps", "http://dnipro-vechir.test/novyny/")],
+)
+def test_malformed_feeds_and_sitemaps_are_recorded_with_a_reason(sample_web, tmp_path: Path, field: str, broken: str) -> None:
+    source = {"name": "broken-feed", "kind": "news", "allowed_domains": ["dnipro-vechir.test"], field: [broken]}
     db = f"sqlite:///{tmp_path / 'c.sqlite'}"
     result = run_coprod("crawl", "--seeds", str(study(tmp_path, source)), "--db", db, "--proxy", sample_web.proxy_url)
     assert result.returncode == 0, result.stderr
