@@ -108,6 +108,24 @@ class CrawlPolicy(_Strict):
         return value
 
 
+class Review(_Strict):
+    codebook: str = "builtin:codebook"
+    exclude_reasons: list[str] = Field(
+        default_factory=lambda: [
+            "not citizen-to-citizen",
+            "government service (G2C)",
+            "citizens serving the state (C2G)",
+            "outside the region",
+            "outside the time window",
+            "not an initiative (news, ad, other)",
+            "duplicate",
+        ],
+        min_length=1,
+    )
+    dual_screening: bool = False
+    learning_after: Annotated[int, Field(ge=2)] = 50  # decisions before the model re-ranks the queue
+
+
 class Flagging(_Strict):
     threshold: Annotated[float, Field(ge=0)] = 3.0
 
@@ -178,6 +196,7 @@ class _File(_Strict):
     study: Study
     crawl: CrawlPolicy
     flag: Flagging = Flagging()
+    review: Review = Review()
     lexicon: list[str] = Field(min_length=1)
     database: str = "sqlite:///data/coprod.sqlite"
     sources: list[Source] = Field(min_length=1)
@@ -210,6 +229,8 @@ class Config:
     flag: Flagging
     lexicon_paths: tuple[Path, ...]
     place_paths: tuple[Path, ...]
+    codebook_path: Path
+    review: Review
     database: str
     sources: tuple[Source, ...]
 
@@ -283,6 +304,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         flag=parsed.flag,
         lexicon_paths=lexicon_paths,
         place_paths=place_paths,
+        codebook_path=_resolve_data_file(shown, root, path.parent, ("review", "codebook"), parsed.review.codebook),
+        review=parsed.review,
         database=parsed.database,
         sources=tuple(parsed.sources),
     )

@@ -13,6 +13,8 @@ __all__ = [
     "Base",
     "Candidate",
     "Case",
+    "CaseEvent",
+    "CaseEvidence",
     "Decision",
     "DiscoveredSource",
     "Page",
@@ -22,6 +24,7 @@ __all__ = [
     "SchemaInfo",
     "Source",
     "SourceLink",
+    "User",
     "utcnow",
 ]
 
@@ -209,6 +212,43 @@ class Case(Base):
     name: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class CaseEvidence(Base):
+    """A candidate page that is evidence of a case."""
+
+    __tablename__ = "case_evidence"
+    __table_args__ = (UniqueConstraint("case_id", "candidate_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class User(Base):
+    """An analyst account of the review app. Passwords are stored as scrypt hashes."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | analyst | viewer
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CaseEvent(Base):
+    """The history of a case: created, candidate attached, coded, merged, split."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))  # created | attached | coded | merged | split
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Decision(Base):
@@ -216,10 +256,10 @@ class Decision(Base):
 
     __tablename__ = "decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
-    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     user: Mapped[str] = mapped_column(String(64))
-    decision: Mapped[str] = mapped_column(String(16))  # include | exclude | maybe | code
+    decision: Mapped[str] = mapped_column(String(16))  # include | exclude | maybe | code | resolve
     reason: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)

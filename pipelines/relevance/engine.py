@@ -174,7 +174,7 @@ class Engine:
             identifiers=[{"kind": i.kind, "value": i.value} for i in identifiers],
             ict=ict,
             services=[name for name, _ in services.most_common()],
-            terms=_terms_json(by_signal, sentences),
+            terms=_terms_json(by_signal, sentences, full),
             reasons=_reasons(direction, direction_conf, in_region, region_places, other_places, found_date, window_ok, looked_back, ict, mode),
         )
 
@@ -415,17 +415,25 @@ def _place_json(match: PlaceMatch) -> dict[str, Any]:
     }
 
 
-def _terms_json(by_signal: dict[str, list[TermMatch]], sentences: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _terms_json(by_signal: dict[str, list[TermMatch]], sentences: list[str], text: str) -> dict[str, list[dict[str, Any]]]:
+    """Each matched term once per signal, with its first sentence and every form it took
+    in the text (the review app highlights those)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for signal, matches in sorted(by_signal.items()):
-        seen: set[tuple[str, str]] = set()
-        rows = []
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
         for match in matches:
-            if (match.group, match.term) in seen:
-                continue
-            seen.add((match.group, match.term))
-            rows.append({"term": match.term, "group": match.group or None, "sentence": _clip(sentences[match.sentence])})
-        out[signal] = rows
+            row = rows.get((match.group, match.term))
+            if row is None:
+                row = rows[(match.group, match.term)] = {
+                    "term": match.term,
+                    "group": match.group or None,
+                    "sentence": _clip(sentences[match.sentence]),
+                    "forms": [],
+                }
+            form = text[match.start : match.end]
+            if form not in row["forms"] and len(row["forms"]) < 10:
+                row["forms"].append(form)
+        out[signal] = list(rows.values())
     return out
 
 

@@ -1,0 +1,467 @@
+"""The analysts' web app: queue, screening, cases, conflicts and agreement.
+
+`create_app(config)` builds it; `coprod serve` runs it. Pages are rendered on the server
+with Jinja (autoescaped); scraped text is escaped before the few highlights are added, and
+a strict Content-Security-Policy forbids inline scripts, so nothing from a crawled page can
+run in an analyst's browser.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup, escape
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.orm import sessionmaker
+
+from crawler.config import Config
+from crawler.errors import BadInput
+from review.auth import ROLES, LoginLimiter, verify_user
+from review.codebook import Codebook, load_codebook
+from review.screening import (
+    SCREENING,
+    code_case,
+    evidence_pages,
+    include_in_case,
+    merge_cases,
+    record_decision,
+    resolve_conflict,
+    split_case,
+    suggest_cases,
+)
+from storage.db import open_catalogue
+from storage.models import Candidate, Case, CaseEvent, Decision, DiscoveredSource, Page, PageIdentifier, PagePlace, Source, utcnow
+from storage.queries import discovered_rows
+
+__all__ = ["ReviewConfig", "create_app", "review_config"]
+
+PAGE_SIZE = 50
+_RANK = {role: rank for rank, role in enumerate(reversed(ROLES))}  # viewer 0 < analyst 1 < admin 2
+
+
+@dataclass(frozen=True)
+class ReviewConfig:
+    database_url: str
+    codebook: Codebook
+    exclude_reasons: tuple[str, ...]
+    dual_screening: bool = False
+    learning_after: int = 50
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    secure_cookies: bool = False
+    login_attempts: int = 5
+
+
+def review_config(config: Config, database_url: str, secret_key: str | None = None, secure_cookies: bool = False) -> ReviewConfig:
+    return ReviewConfig(
+        database_url=database_url,
+        codebook=load_codebook(config.codebook_path),
+        exclude_reasons=tuple(config.review.exclude_reasons),
+        dual_screening=config.review.dual_screening,
+        learning_after=config.review.learning_after,
+        secret_key=secret_key or secrets.token_hex(32),
+        secure_cookies=secure_cookies,
+    )
+
+
+def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        MAX_CONTENT_LENGTH=1_000_000,
+    )
+    database = engine or open_catalogue(config.database_url)
+    sessions = sessionmaker(database, expire_on_commit=False)
+    limiter = LoginLimiter(config.login_attempts)
+    app.extensions["coprod"] = {"config": config, "engine": database}
+
+    @app.before_request
+    def open_session() -> None:
+        g.db = sessions()
+        g.user = None
+        if session.get("user"):
+            g.user = {"name": session["user"], "role": session["role"]}
+        # Anonymous posts are answered 401 by the route itself; a session's posts need its token.
+        if request.method == "POST" and g.user is not None and request.endpoint != "login":
+            token = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+            if not token or not secrets.compare_digest(token, session.get("csrf", "")):
+                abort(400, "missing or wrong CSRF token: reload the page and try again")
+
+    @app.teardown_request
+    def close_session(error: BaseException | None) -> None:
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+            "base-uri 'none'; frame-ancestors 'none'; connect-src 'self'"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def template_globals() -> dict[str, Any]:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(32)
+        return {"csrf_token": session["csrf"], "user": g.get("user"), "dual": config.dual_screening}
+
+    def requires(role: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            @wraps(view)
+            def guarded(*args: Any, **kwargs: Any) -> Any:
+                if g.user is None:
+                    if request.method == "GET":
+                        return redirect(url_for("login", next=request.path), code=303)
+                    abort(401)
+                if _RANK[g.user["role"]] < _RANK[role]:
+                    abort(403)
+                return view(*args, **kwargs)
+
+            return guarded
+
+        return decorate
+
+    @app.errorhandler(BadInput)
+    def bad_input(error: BadInput) -> tuple[str, int]:
+        return render_template("error.html", message=str(error)), 400
+
+    # --- accounts -----------------------------------------------------------------------
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        if request.method == "GET":
+            return render_template("login.html", next=_safe_next(request.args.get("next")))
+        name = request.form.get("name", "")[:64]
+        keys = (f"ip:{request.remote_addr}", f"user:{name}")
+        if limiter.blocked(*keys):
+            return render_template("login.html", error="Too many failed logins; wait a few minutes.", next="/"), 429
+        user = verify_user(g.db, name, request.form.get("password", ""))
+        if user is None:
+            limiter.failed(*keys)
+            return render_template("login.html", error="Wrong name or password.", next=_safe_next(request.form.get("next"))), 401
+        session.clear()
+        session.update(user=user.name, role=user.role, csrf=secrets.token_urlsafe(32))
+        return redirect(_safe_next(request.form.get("next")), code=303)
+
+    @app.post("/logout")
+    @requires("viewer")
+    def logout() -> Any:
+        session.clear()
+        return redirect(url_for("login"), code=303)
+
+    # --- the queue ----------------------------------------------------------------------
+
+    @app.get("/")
+    @requires("viewer")
+    def home() -> Any:
+        return redirect(url_for("queue"), code=303)
+
+    @app.get("/queue")
+    @requires("viewer")
+    def queue() -> Any:
+        filters = {k: request.args.get(k, "").strip() for k in ("source", "kind", "language", "place", "mode", "status", "q")}
+        page_number = max(1, request.args.get("page", 1, type=int))
+        query = _queue_query(filters)
+        total = g.db.scalar(select(func.count()).select_from(query.subquery()))
+        rows = g.db.execute(query.offset((page_number - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        sources = g.db.scalars(select(Source.name).order_by(Source.name)).all()
+        return render_template(
+            "queue.html",
+            rows=rows,
+            filters=filters,
+            total=total,
+            page=page_number,
+            pages=max(1, -(-total // PAGE_SIZE)),
+            sources=sources,
+            ranked_by="the relevance engine's score",
+        )
+
+    @app.get("/candidates/<int:candidate_id>")
+    @requires("viewer")
+    def candidate(candidate_id: int) -> Any:
+        row = g.db.get(Candidate, candidate_id)
+        if row is None:
+            abort(404)
+        page = row.page
+        decisions = list(g.db.scalars(select(Decision).where(Decision.candidate_id == row.id).order_by(Decision.id)))
+        if config.dual_screening and _RANK[g.user["role"]] < _RANK["admin"]:
+            decisions = [d for d in decisions if d.user == g.user["name"]]  # blind to the other analyst
+        neighbours = _neighbours(row)
+        return render_template(
+            "candidate.html",
+            candidate=row,
+            page=page,
+            verdict=page.relevance or {},
+            text=highlight(page.text or "", page.relevance or {}),
+            live_url=page.url if urlsplit(page.url).scheme in ("http", "https") else None,
+            versions=_versions(page),
+            related=_related(row),
+            decisions=decisions,
+            reasons=config.exclude_reasons,
+            suggestions=suggest_cases(g.db, row),
+            cases=row.page and _cases_of(row),
+            previous=neighbours[0],
+            next=neighbours[1],
+        )
+
+    @app.post("/candidates/<int:candidate_id>/decide")
+    @requires("analyst")
+    def decide(candidate_id: int) -> Any:
+        decision = request.form.get("decision", "")
+        if decision not in SCREENING:
+            raise BadInput(f"a decision is one of {', '.join(SCREENING)}")
+        record_decision(
+            g.db,
+            candidate_id,
+            g.user["name"],
+            decision,
+            reason=request.form.get("reason") or None,
+            note=request.form.get("note"),
+            mode=request.form.get("mode") or None,
+            allowed_reasons=config.exclude_reasons,
+            dual=config.dual_screening,
+        )
+        if decision == "include":
+            case_choice = request.form.get("case", "new")
+            case_id = int(case_choice) if case_choice.isdigit() else None
+            include_in_case(g.db, candidate_id, g.user["name"], case_id, request.form.get("case_name"))
+        g.db.commit()
+        following = _neighbours(g.db.get(Candidate, candidate_id))[1]
+        target = url_for("candidate", candidate_id=following) if following else url_for("queue")
+        return redirect(target, code=303)
+
+    # --- cases --------------------------------------------------------------------------
+
+    @app.get("/cases")
+    @requires("viewer")
+    def cases() -> Any:
+        from storage.models import CaseEvidence
+
+        rows = g.db.execute(
+            select(Case, func.count(CaseEvidence.id))
+            .outerjoin(CaseEvidence, CaseEvidence.case_id == Case.id)
+            .where(Case.merged_into_id.is_(None))
+            .group_by(Case.id)
+            .order_by(Case.id)
+        ).all()
+        return render_template("cases.html", rows=rows)
+
+    @app.get("/cases/<int:case_id>")
+    @requires("viewer")
+    def case(case_id: int) -> Any:
+        row = g.db.get(Case, case_id)
+        if row is None:
+            abort(404)
+        history = g.db.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).all()
+        others = g.db.scalars(select(Case).where(Case.merged_into_id.is_(None), Case.id != case_id).order_by(Case.id)).all()
+        places = g.db.execute(
+            select(PagePlace.code, PagePlace.name).join(Candidate, Candidate.page_id == PagePlace.page_id)
+            .join(Page, Page.id == Candidate.page_id)
+        ).all()
+        return render_template(
+            "case.html", case=row, evidence=evidence_pages(g.db, case_id), history=history, codebook=config.codebook,
+            others=others, places=sorted(set(places)),
+        )
+
+    @app.post("/cases/<int:case_id>/code")
+    @requires("analyst")
+    def code(case_id: int) -> Any:
+        code_case(g.db, case_id, g.user["name"], config.codebook, request.form.to_dict(flat=False))
+        g.db.commit()
+        return redirect(url_for("case", case_id=case_id), code=303)
+
+    @app.post("/cases/<int:case_id>/merge")
+    @requires("analyst")
+    def merge(case_id: int) -> Any:
+        source = request.form.get("other", type=int)
+        if source is None:
+            raise BadInput("choose the case to merge into this one")
+        merge_cases(g.db, case_id, source, g.user["name"])
+        g.db.commit()
+        return redirect(url_for("case", case_id=case_id), code=303)
+
+    @app.post("/cases/<int:case_id>/split")
+    @requires("analyst")
+    def split(case_id: int) -> Any:
+        ids = [int(v) for v in request.form.getlist("candidate") if v.isdigit()]
+        new = split_case(g.db, case_id, ids, g.user["name"], request.form.get("name", ""))
+        g.db.commit()
+        return redirect(url_for("case", case_id=new.id), code=303)
+
+    # --- dual screening -----------------------------------------------------------------
+
+    @app.get("/conflicts")
+    @requires("admin")
+    def conflicts() -> Any:
+        rows = g.db.execute(
+            select(Candidate, Page).join(Page, Page.id == Candidate.page_id).where(Candidate.status == "conflict").order_by(Candidate.id)
+        ).all()
+        decisions = {
+            c.id: g.db.scalars(select(Decision).where(Decision.candidate_id == c.id).order_by(Decision.id)).all() for c, _ in rows
+        }
+        return render_template("conflicts.html", rows=rows, decisions=decisions)
+
+    @app.post("/conflicts/<int:candidate_id>")
+    @requires("admin")
+    def resolve(candidate_id: int) -> Any:
+        resolve_conflict(g.db, candidate_id, g.user["name"], request.form.get("outcome", ""), request.form.get("note"), config.dual_screening)
+        g.db.commit()
+        return redirect(url_for("conflicts"), code=303)
+
+    @app.get("/stats")
+    @requires("viewer")
+    def stats() -> Any:
+        from review.agreement import alpha_per_field, pairwise_kappa
+
+        screening = g.db.execute(
+            select(Decision.user, Decision.candidate_id, Decision.decision, Decision.id)
+            .where(Decision.decision.in_(SCREENING))
+            .order_by(Decision.id)
+        ).all()
+        latest: dict[tuple[str, int], str] = {}
+        for user, candidate_id, decision, _ in screening:
+            latest[(user, candidate_id)] = decision
+        kappas = pairwise_kappa((user, item, label) for (user, item), label in latest.items())
+        codings: dict[tuple[str, int], dict[str, Any]] = {}
+        for decision in g.db.scalars(select(Decision).where(Decision.decision == "code").order_by(Decision.id)):
+            codings[(decision.user, decision.case_id)] = decision.fields
+        alphas = alpha_per_field(
+            # A field left empty is missing, not a value both coders agree on.
+            (user, case_id, name, (tuple(value) or None) if isinstance(value, list) else value)
+            for (user, case_id), fields in codings.items()
+            for name, value in fields.items()
+        )
+        progress = dict(g.db.execute(select(Candidate.status, func.count()).group_by(Candidate.status)).all())
+        return render_template("stats.html", kappas=kappas, alphas=alphas, progress=progress)
+
+    # --- discovered sources -------------------------------------------------------------
+
+    @app.get("/sources")
+    @requires("viewer")
+    def sources() -> Any:
+        order = "candidates" if request.args.get("by") == "candidates" else "in_degree"
+        return render_template("sources.html", rows=discovered_rows(g.db, request.args.get("status") or None, order)[:500])
+
+    @app.post("/sources/decide")
+    @requires("analyst")
+    def decide_source() -> Any:
+        status = request.form.get("status")
+        if status not in ("accepted", "rejected", "undecided"):
+            raise BadInput("a source is accepted, rejected or undecided")
+        row = g.db.scalar(select(DiscoveredSource).where(DiscoveredSource.key == request.form.get("key", "")))
+        if row is None:
+            abort(404)
+        row.status, row.decided_at = status, utcnow()
+        g.db.commit()
+        return redirect(url_for("sources"), code=303)
+
+    return app
+
+
+def _queue_query(filters: dict[str, str]) -> Any:
+    query = (
+        select(Candidate.id, Candidate.score, Candidate.status, Page.title, Page.url, Page.language, Page.mode, Page.event_date, Source.name)
+        .join(Page, Page.id == Candidate.page_id)
+        .join(Source, Source.id == Page.source_id)
+    )
+    if filters["source"]:
+        query = query.where(Source.name == filters["source"])
+    if filters["kind"]:
+        query = query.where(Source.kind == filters["kind"])
+    if filters["language"]:
+        query = query.where(Page.language == filters["language"])
+    if filters["mode"]:
+        query = query.where(Page.mode == filters["mode"])
+    if filters["status"]:
+        query = query.where(Candidate.status == filters["status"])
+    if filters["place"]:
+        query = query.where(Page.id.in_(select(PagePlace.page_id).where(or_(PagePlace.code == filters["place"], PagePlace.name == filters["place"]))))
+    if filters["q"]:
+        needle = f"%{filters['q'][:200]}%"
+        query = query.where(or_(Page.title.ilike(needle), Page.text.ilike(needle)))
+    return query.order_by(Candidate.score.desc(), Candidate.id)
+
+
+def _neighbours(candidate: Candidate) -> tuple[int | None, int | None]:
+    """The candidates before and after this one in queue order (score, then id)."""
+    db = g.db
+    before = db.scalar(
+        select(Candidate.id)
+        .where(or_(Candidate.score > candidate.score, (Candidate.score == candidate.score) & (Candidate.id < candidate.id)))
+        .order_by(Candidate.score.asc(), Candidate.id.desc())
+        .limit(1)
+    )
+    after = db.scalar(
+        select(Candidate.id)
+        .where(or_(Candidate.score < candidate.score, (Candidate.score == candidate.score) & (Candidate.id > candidate.id)))
+        .order_by(Candidate.score.desc(), Candidate.id.asc())
+        .limit(1)
+    )
+    return before, after
+
+
+def _versions(page: Page) -> list[Page]:
+    leader_id = page.version_of_id or page.id
+    return list(g.db.scalars(select(Page).where(or_(Page.version_of_id == leader_id, Page.id == leader_id), Page.id != page.id)))
+
+
+def _related(candidate: Candidate) -> list[tuple[int, str, str]]:
+    """Other candidates whose pages share an identifier with this one."""
+    mine = select(PageIdentifier.value).where(PageIdentifier.page_id == candidate.page_id, PageIdentifier.kind != "website")
+    rows = g.db.execute(
+        select(Candidate.id, Page.title, PageIdentifier.value)
+        .join(Page, Page.id == Candidate.page_id)
+        .join(PageIdentifier, PageIdentifier.page_id == Page.id)
+        .where(PageIdentifier.value.in_(mine), Candidate.id != candidate.id)
+        .order_by(Candidate.id)
+        .limit(30)
+    ).all()
+    return [(cid, title or "", value) for cid, title, value in rows]
+
+
+def _cases_of(candidate: Candidate) -> list[Case]:
+    from storage.models import CaseEvidence
+
+    return list(g.db.scalars(select(Case).join(CaseEvidence, CaseEvidence.case_id == Case.id).where(CaseEvidence.candidate_id == candidate.id)))
+
+
+def highlight(text: str, verdict: dict[str, Any]) -> Markup:
+    """The page text escaped, then the engine's evidence marked: terms, places, identifiers."""
+    marks: dict[str, str] = {}
+    for signal, rows in (verdict.get("terms") or {}).items():
+        kind = {"c2c_actor": "actor", "c2c_call": "actor", "government": "state", "ict": "ict"}.get(signal, "term")
+        for row in rows:
+            for form in row.get("forms", ()):
+                marks.setdefault(form, kind)
+    for place in verdict.get("places") or ():
+        if not str(place.get("surface", "")).startswith("(source region)"):
+            marks[place["surface"]] = "place"
+    escaped = str(escape(text))
+    forms = sorted((f for f in marks if len(f) >= 2), key=len, reverse=True)
+    if not forms:
+        return Markup(escaped)
+    pattern = re.compile("|".join(re.escape(str(escape(f))) for f in forms))
+    lookup = {str(escape(f)): kind for f, kind in marks.items()}
+    return Markup(pattern.sub(lambda m: f'<mark class="{lookup.get(m.group(0), "term")}">{m.group(0)}</mark>', escaped))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only a path of this app: never an absolute or scheme-relative URL from a form.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/queue"
