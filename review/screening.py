@@ -238,4 +238,4 @@ def evidence_pages(session: Session, case_id: int) -> list[tuple[Candidate, Page
         .where(CaseEvidence.case_id == case_id)
         .order_by(Page.event_date, Page.url)
     )
-    return list(session.execute(query).tuples())
+    return [(candidate, page) for candidate, page in session.execute(query)]
