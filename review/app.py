@@ -8,8 +8,13 @@ run in an analyst's browser.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -19,12 +24,13 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, abort, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import Engine, func, or_, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.config import Config
 from crawler.errors import BadInput
 from review.auth import ROLES, LoginLimiter, verify_user
 from review.codebook import Codebook, load_codebook
+from review.loop import decisions_count, latest_run
 from review.screening import (
     SCREENING,
     code_case,
@@ -40,7 +46,9 @@ from storage.db import open_catalogue
 from storage.models import Candidate, Case, CaseEvent, Decision, DiscoveredSource, Page, PageIdentifier, PagePlace, Source, utcnow
 from storage.queries import discovered_rows
 
-__all__ = ["ReviewConfig", "create_app", "review_config"]
+__all__ = ["ReviewConfig", "Retrainer", "create_app", "review_config"]
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 _RANK = {role: rank for rank, role in enumerate(reversed(ROLES))}  # viewer 0 < analyst 1 < admin 2
@@ -56,6 +64,8 @@ class ReviewConfig:
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     secure_cookies: bool = False
     login_attempts: int = 5
+    seeds_path: str | None = None  # for the retraining subprocess
+    retrain_every: float = 30.0  # seconds between checks for new decisions; 0 turns the model off
 
 
 def review_config(config: Config, database_url: str, secret_key: str | None = None, secure_cookies: bool = False) -> ReviewConfig:
@@ -67,6 +77,7 @@ def review_config(config: Config, database_url: str, secret_key: str | None = No
         learning_after=config.review.learning_after,
         secret_key=secret_key or secrets.token_hex(32),
         secure_cookies=secure_cookies,
+        seeds_path=str(config.path),
     )
 
 
@@ -83,6 +94,8 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
     sessions = sessionmaker(database, expire_on_commit=False)
     limiter = LoginLimiter(config.login_attempts)
     app.extensions["coprod"] = {"config": config, "engine": database}
+    if config.retrain_every > 0 and config.seeds_path:
+        Retrainer(config, database).start()
 
     @app.before_request
     def open_session() -> None:
@@ -176,8 +189,9 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
     def queue() -> Any:
         filters = {k: request.args.get(k, "").strip() for k in ("source", "kind", "language", "place", "mode", "status", "q")}
         page_number = max(1, request.args.get("page", 1, type=int))
-        query = _queue_query(filters)
-        total = g.db.scalar(select(func.count()).select_from(query.subquery()))
+        run = latest_run(g.db)
+        query = _queue_query(filters, by_model=run is not None)
+        total = g.db.scalar(_queue_count(filters))
         rows = g.db.execute(query.offset((page_number - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
         sources = g.db.scalars(select(Source.name).order_by(Source.name)).all()
         return render_template(
@@ -188,7 +202,11 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
             page=page_number,
             pages=max(1, -(-total // PAGE_SIZE)),
             sources=sources,
-            ranked_by="the relevance engine's score",
+            ranked_by=(
+                f"the screening model (trained {run.trained_at.isoformat(timespec='minutes')} on {run.labels} decisions)"
+                if run is not None
+                else "the relevance engine's score"
+            ),
         )
 
     @app.get("/candidates/<int:candidate_id>")
@@ -373,12 +391,27 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
     return app
 
 
-def _queue_query(filters: dict[str, str]) -> Any:
+def _queue_count(filters: dict[str, str]) -> Any:
+    if not any(filters.values()):
+        return select(func.count()).select_from(Candidate)
+    base = select(func.count(Candidate.id)).join(Page, Page.id == Candidate.page_id).join(Source, Source.id == Page.source_id)
+    return _filtered(base, filters)
+
+
+def _queue_query(filters: dict[str, str], by_model: bool = False) -> Any:
     query = (
         select(Candidate.id, Candidate.score, Candidate.status, Page.title, Page.url, Page.language, Page.mode, Page.event_date, Source.name)
         .join(Page, Page.id == Candidate.page_id)
         .join(Source, Source.id == Page.source_id)
     )
+    query = _filtered(query, filters)
+    if by_model:
+        # Open candidates the model scored first, best first; then the rest by the engine.
+        return query.order_by(Candidate.model_score.is_(None), Candidate.model_score.desc(), Candidate.score.desc(), Candidate.id)
+    return query.order_by(Candidate.score.desc(), Candidate.id)
+
+
+def _filtered(query: Any, filters: dict[str, str]) -> Any:
     if filters["source"]:
         query = query.where(Source.name == filters["source"])
     if filters["kind"]:
@@ -394,7 +427,45 @@ def _queue_query(filters: dict[str, str]) -> Any:
     if filters["q"]:
         needle = f"%{filters['q'][:200]}%"
         query = query.where(or_(Page.title.ilike(needle), Page.text.ilike(needle)))
-    return query.order_by(Candidate.score.desc(), Candidate.id)
+    return query
+
+
+class Retrainer(threading.Thread):
+    """Retrains the screening model in a subprocess when the decision log has grown (or new
+    candidates wait for a score), never inside a request; the queue picks the scores up."""
+
+    def __init__(self, config: ReviewConfig, engine: Engine):
+        super().__init__(name="coprod-retrainer", daemon=True)
+        self.config = config
+        self.engine = engine
+
+    def run(self) -> None:
+        while True:
+            time.sleep(self.config.retrain_every)
+            try:
+                if self._due():
+                    subprocess.run(
+                        [
+                            sys.executable, "-m", "crawler.cli", "learn", "--db", self.config.database_url,
+                            "--seeds", str(self.config.seeds_path), "--after", str(self.config.learning_after),
+                        ],
+                        capture_output=True, timeout=3600, check=False,
+                    )
+            except Exception:  # the app must outlive a failed training
+                logger.exception("Retraining the screening model failed")
+
+    def _due(self) -> bool:
+        with Session(self.engine) as session:
+            count = decisions_count(session)
+            if count < self.config.learning_after:
+                return False
+            run = latest_run(session)
+            if run is None or count > run.decisions:
+                return True
+            unscored = session.scalar(
+                select(func.count()).select_from(Candidate).where(Candidate.model_score.is_(None), Candidate.status.not_in(("include", "exclude")))
+            )
+            return bool(unscored)
 
 
 def _neighbours(candidate: Candidate) -> tuple[int | None, int | None]:

@@ -125,17 +125,13 @@ class _Features:
     def fit_transform(self, examples: Sequence[Example]) -> sp.csr_matrix:
         self.signal_names = tuple(sorted({name for example in examples for name in example.signals}))
         text = self.vectorizer.fit_transform(_texts(examples))
-        if not self.signal_names:
-            return text.tocsr()
-        signals = self.scaler.fit_transform(self._signals(examples))
-        return sp.hstack([text, sp.csr_matrix(signals)], format="csr")
+        signals = self.scaler.fit_transform(self._signals(examples)) if self.signal_names else None
+        return _stack(text, signals)
 
     def transform(self, examples: Sequence[Example]) -> sp.csr_matrix:
         text = self.vectorizer.transform(_texts(examples))
-        if not self.signal_names:
-            return text.tocsr()
-        signals = self.scaler.transform(self._signals(examples))
-        return sp.hstack([text, sp.csr_matrix(signals)], format="csr")
+        signals = self.scaler.transform(self._signals(examples)) if self.signal_names else None
+        return _stack(text, signals)
 
     def _signals(self, examples: Sequence[Example]) -> np.ndarray:
         """One column per signal seen in training; a signal an example lacks is 0."""
@@ -145,13 +141,22 @@ class _Features:
         ).reshape(len(examples), len(self.signal_names))
 
 
+def _stack(text: sp.spmatrix, signals: np.ndarray | None) -> sp.csr_matrix:
+    matrix = text.tocsr() if signals is None else sp.hstack([text, sp.csr_matrix(signals)], format="csr")
+    matrix.sort_indices()  # once here, not at every fit of the classifier on its rows
+    return matrix
+
+
 def _texts(examples: Sequence[Example]) -> list[str]:
     # The head of a page carries its content, as for the engine; beyond it are related stories and comments.
     return [example.text[:MAX_TEXT_CHARS] for example in examples]
 
 
 def _classifier() -> LogisticRegression:
-    return LogisticRegression(solver="liblinear", C=1.0, class_weight="balanced", max_iter=1000, random_state=RANDOM_STATE)
+    # The dual problem, as scikit-learn advises when features (tens of thousands) outnumber records.
+    return LogisticRegression(
+        solver="liblinear", dual=True, C=1.0, class_weight="balanced", max_iter=1000, random_state=RANDOM_STATE
+    )
 
 
 def _check_labels(labels: np.ndarray) -> None:
@@ -168,7 +173,8 @@ class Ranker:
 
     TF-IDF over character n-grams (``char_wb``, 2-5, sublinear tf, at most 50,000) of the
     text and the engine signals scaled by their largest absolute value, into a logistic
-    regression (liblinear, balanced class weights, fixed random state). Deterministic.
+    regression (liblinear on the dual problem, balanced class weights, fixed random state).
+    Deterministic.
     """
 
     def __init__(self, features: _Features, classifier: LogisticRegression, metadata: dict[str, Any]):
@@ -206,23 +212,29 @@ class Ranker:
         return probabilities[:, list(self._classifier.classes_).index(True)].tolist()
 
     def save(self, path: Path) -> None:
-        """Pickle the ranker with its format version. Load only files this program wrote:
-        unpickling runs code."""
-        state = {"version": FORMAT_VERSION, "features": self._features, "classifier": self._classifier, "metadata": self.metadata}
-        Path(path).write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        """Pickle the ranker behind a header of its format and scikit-learn versions. Load
+        only files this program wrote: unpickling runs code."""
+        header = {"version": FORMAT_VERSION, "sklearn": sklearn.__version__}
+        with Path(path).open("wb") as file:
+            pickle.dump(header, file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((self._features, self._classifier, self.metadata), file, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def load(cls, path: Path) -> Ranker:
-        """Read a saved ranker. Raises `IncompatibleRanker` when it was written by another
-        format version or another scikit-learn (whose pickles are not portable): retrain."""
-        state = pickle.loads(Path(path).read_bytes())
-        version = state.get("version") if isinstance(state, dict) else None
-        if version != FORMAT_VERSION:
-            raise IncompatibleRanker(f"{path}: ranker format version {version!r}, this program reads version {FORMAT_VERSION}; retrain it")
-        trained_with = state["metadata"].get("sklearn")
-        if trained_with != sklearn.__version__:
-            raise IncompatibleRanker(f"{path}: ranker saved with scikit-learn {trained_with}, this is {sklearn.__version__}; retrain it")
-        return cls(state["features"], state["classifier"], state["metadata"])
+        """Read a saved ranker. Raises `IncompatibleRanker`, before unpickling the model, when
+        it was written by another format version or another scikit-learn (whose pickles are
+        not portable): retrain it then."""
+        with Path(path).open("rb") as file:
+            header = pickle.load(file)
+            version = header.get("version") if isinstance(header, dict) else None
+            if version != FORMAT_VERSION:
+                raise IncompatibleRanker(f"{path}: ranker format version {version!r}, this program reads version {FORMAT_VERSION}; retrain it")
+            if header.get("sklearn") != sklearn.__version__:
+                raise IncompatibleRanker(
+                    f"{path}: ranker saved with scikit-learn {header.get('sklearn')}, this is {sklearn.__version__}; retrain it"
+                )
+            features, classifier, metadata = pickle.load(file)
+        return cls(features, classifier, metadata)
 
 
 def _relevant_needed(recall_target: float, relevant: int) -> int:

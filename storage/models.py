@@ -20,6 +20,7 @@ __all__ = [
     "Page",
     "PageIdentifier",
     "PagePlace",
+    "RankerRun",
     "Run",
     "SchemaInfo",
     "Source",
@@ -200,6 +201,8 @@ class Candidate(Base):
     flagged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # Current screening state, derived from the decision log by the review app.
     status: Mapped[str] = mapped_column(String(16), default="unscreened", index=True)
+    # The active-learning model's probability of relevance; None until a model scored it.
+    model_score: Mapped[float | None] = mapped_column(Float, index=True)
 
     page: Mapped[Page] = relationship(back_populates="candidate")
 
@@ -225,6 +228,18 @@ class CaseEvidence(Base):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
     added_by: Mapped[str] = mapped_column(String(64))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RankerRun(Base):
+    """One training of the screening model (trained outside requests, by `coprod learn`)."""
+
+    __tablename__ = "ranker_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trained_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decisions: Mapped[int] = mapped_column(Integer)  # screening decisions in the log when it trained
+    labels: Mapped[int] = mapped_column(Integer)
+    positives: Mapped[int] = mapped_column(Integer)
+    scored: Mapped[int] = mapped_column(Integer)
 
 
 class User(Base):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
+from dataclasses import replace
 import threading
 
 import pytest
@@ -35,12 +37,9 @@ def catalogue(demo_crawl, tmp_path_factory) -> str:
     return url
 
 
-def make_app(catalogue: str, dual: bool = False):
-    config = review_config(load_config(DEMO_SEEDS), catalogue)
-    if dual:
-        from dataclasses import replace
-
-        config = replace(config, dual_screening=True)
+def make_app(catalogue: str, dual: bool = False, **changes):
+    # No background retraining unless a test asks for it.
+    config = replace(review_config(load_config(DEMO_SEEDS), catalogue), **({"dual_screening": dual, "retrain_every": 0} | changes))
     app = create_app(config)
     app.config["TESTING"] = True
     return app
@@ -225,3 +224,35 @@ def test_dual_screening_conflicts_and_kappa(catalogue: str) -> None:
     stats = admin.get("/stats").get_data(as_text=True)
     row = re.search(r"<td>cy · di</td><td class=\"kappa\">([^<]+)</td><td>(\d+)</td>", stats)
     assert row and row[2] == "4" and row[1] == "0.500"
+
+
+def test_the_model_reranks_the_queue_after_enough_decisions_without_blocking_requests(catalogue: str) -> None:
+    app = make_app(catalogue, learning_after=6, retrain_every=0.5)
+    client = app.test_client()
+    token = login(client, "bo")
+    assert "ranked by the relevance engine" in client.get("/queue").get_data(as_text=True)
+    engine = open_catalogue(catalogue, create=False)
+    with Session(engine) as session:
+        ids = session.scalars(select(Candidate.id).where(Candidate.status == "unscreened").order_by(Candidate.id).limit(6)).all()
+    engine.dispose()
+    for index, cid in enumerate(ids):
+        decision = "include" if index % 2 else "exclude"
+        started = time.monotonic()
+        answer = client.post(f"/candidates/{cid}/decide", data={"decision": decision, "reason": "duplicate", "case": "new", "csrf_token": token})
+        assert answer.status_code == 303
+        assert time.monotonic() - started < 5  # training never happens inside the request
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        queue = client.get("/queue").get_data(as_text=True)
+        if "ranked by the screening model" in queue:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail("the background retrainer did not rank the queue")
+    engine = open_catalogue(catalogue, create=False)
+    with Session(engine) as session:
+        open_scored = session.scalar(select(func.count()).select_from(Candidate).where(Candidate.model_score.is_not(None)))
+        assert open_scored and open_scored == session.scalar(
+            select(func.count()).select_from(Candidate).where(Candidate.status.not_in(("include", "exclude")))
+        )
+    engine.dispose()

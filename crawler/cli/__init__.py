@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.cli import crawl, demo, evaluate, export, ingest, rescore, serve, sources, status, users
+from crawler.cli import crawl, demo, evaluate, export, ingest, learn, rescore, serve, sources, status, users
 from crawler.errors import CoprodError
 
 __all__ = ["main"]
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:
         module.add_parser(commands)
+    learn.add_parsers(commands)
     return parser
 
 
