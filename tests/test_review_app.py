@@ -16,7 +16,7 @@ from crawler.config import load_config
 from review.app import create_app, review_config
 from review.auth import add_user
 from storage.db import open_catalogue
-from storage.models import Candidate, Case, CaseEvidence, Decision, PageIdentifier
+from storage.models import Candidate, Case, CaseEvidence, Decision, DiscoveredSource, PageIdentifier, PagePlace
 from tests.conftest import DEMO_SEEDS
 
 pytestmark = pytest.mark.e2e
@@ -256,3 +256,60 @@ def test_the_model_reranks_the_queue_after_enough_decisions_without_blocking_req
             select(func.count()).select_from(Candidate).where(Candidate.status.not_in(("include", "exclude")))
         )
     engine.dispose()
+
+
+def test_queue_filters_and_discovered_sources_decisions(catalogue: str) -> None:
+    app = make_app(catalogue)
+    client = app.test_client()
+    token = login(client, "ana")
+    everything = client.get("/queue").get_data(as_text=True)
+    total = int(re.search(r"<small>(\d+) candidates", everything)[1])
+    assert total > 10
+    dnipro = client.get("/queue?place=UA12020010010037010").get_data(as_text=True)
+    in_dnipro = int(re.search(r"<small>(\d+) candidates", dnipro)[1])
+    engine = open_catalogue(catalogue, create=False)
+    with Session(engine) as session:
+        expected = session.scalar(
+            select(func.count(func.distinct(Candidate.id))).join(PagePlace, PagePlace.page_id == Candidate.page_id).where(PagePlace.code == "UA12020010010037010")
+        )
+        key = session.scalar(select(DiscoveredSource.key).limit(1))
+    engine.dispose()
+    assert 0 < in_dnipro == expected < total
+    assert "No candidate matches." in client.get("/queue?q=zzzz-nothing-matches").get_data(as_text=True)
+    assert client.post("/sources/decide", data={"key": key, "status": "rejected", "csrf_token": token}).status_code == 303
+    assert "rejected" in client.get("/sources?status=rejected").get_data(as_text=True)
+
+
+def test_cases_merge_and_split_keep_their_history(catalogue: str) -> None:
+    app = make_app(catalogue)
+    client = app.test_client()
+    token = login(client, "ana")
+    engine = open_catalogue(catalogue, create=False)
+    with Session(engine) as session:
+        ids = session.scalars(select(Candidate.id).where(Candidate.status == "unscreened").order_by(Candidate.id).limit(3)).all()
+    engine.dispose()
+    for cid, name in zip(ids, ("Перша", "Друга", "Друга"), strict=True):
+        existing = None
+        engine = open_catalogue(catalogue, create=False)
+        with Session(engine) as session:
+            existing = session.scalar(select(Case.id).where(Case.name == name, Case.merged_into_id.is_(None)))
+        engine.dispose()
+        data = {"decision": "include", "csrf_token": token, "case": str(existing) if existing else "new", "case_name": name}
+        assert client.post(f"/candidates/{cid}/decide", data=data).status_code == 303
+    engine = open_catalogue(catalogue, create=False)
+    with Session(engine) as session:
+        first = session.scalar(select(Case.id).where(Case.name == "Перша"))
+        second = session.scalar(select(Case.id).where(Case.name == "Друга"))
+    engine.dispose()
+    assert client.post(f"/cases/{first}/merge", data={"other": str(second), "csrf_token": token}).status_code == 303
+    merged = client.get(f"/cases/{first}").get_data(as_text=True)
+    assert merged.count('name="candidate"') == 3 and "merged" in merged
+    answer = client.post(f"/cases/{first}/split", data={"candidate": [str(ids[0])], "name": "Відокремлена", "csrf_token": token})
+    assert answer.status_code == 303
+    new_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    engine = open_catalogue(catalogue, create=False)
+    with Session(engine) as session:
+        assert session.scalars(select(CaseEvidence.candidate_id).where(CaseEvidence.case_id == new_id)).all() == [ids[0]]
+        assert session.get(Case, second).merged_into_id == first
+    engine.dispose()
+    assert "split" in client.get(f"/cases/{new_id}").get_data(as_text=True)
