@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from crawler.config import Source as SourceConfig
 from crawler.errors import BadInput, SchemaMismatch
@@ -38,7 +38,6 @@ __all__ = [
     "ensure_source",
     "finish_run",
     "open_catalogue",
-    "session_factory",
     "start_run",
     "sync_candidate",
     "sync_sources",
@@ -62,10 +61,6 @@ def open_catalogue(url: str, *, create: bool = True) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     _check_schema(engine, url, create)
     return engine
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

@@ -27,6 +27,18 @@ __all__ = [
 ]
 
 
+# The engine's verdict, in every table that shows a page.
+VERDICT_COLUMNS = (
+    "direction",
+    "mode",
+    "in_region",
+    "in_window",
+    "places",
+    "place_codes",
+    "identifiers",
+    "ict",
+    "reasons",
+)
 PAGE_COLUMNS = (
     "url",
     "source",
@@ -37,15 +49,7 @@ PAGE_COLUMNS = (
     "event_date",
     "flagged",
     "score",
-    "direction",
-    "mode",
-    "in_region",
-    "in_window",
-    "places",
-    "place_codes",
-    "identifiers",
-    "ict",
-    "reasons",
+    *VERDICT_COLUMNS,
     "drop_reason",
     "drop_detail",
     "http_status",
@@ -67,15 +71,7 @@ CANDIDATE_COLUMNS = (
     "event_date",
     "score",
     "status",
-    "direction",
-    "mode",
-    "in_region",
-    "in_window",
-    "places",
-    "place_codes",
-    "identifiers",
-    "ict",
-    "reasons",
+    *VERDICT_COLUMNS,
     "flagged_at",
 )
 

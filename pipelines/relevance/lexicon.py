@@ -12,7 +12,7 @@ A lexicon file (YAML) groups terms by signal and, inside a signal, optionally by
 * a word after ``=`` matches only as written: ``=збираємо`` (we collect) but not
   "збирають" (they collect), where the person is the point.
 
-Later files add terms to the same signal and group (and may change a weight).
+Later files add terms to the same signal and group.
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ class Lexicon:
     a crawl meets the same forms again and again.
     """
 
-    def __init__(self, weights: dict[str, float], terms: tuple[_Term, ...]):
-        self.weights = weights
+    def __init__(self, terms: tuple[_Term, ...]):
         self.terms = terms
         by_lemma: dict[str, list[_Term]] = defaultdict(list)
         by_prefix: dict[str, list[_Term]] = defaultdict(list)
@@ -123,7 +122,6 @@ class Lexicon:
 
 
 def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
-    weights: dict[str, float] = {}
     collected: dict[tuple[str, str], list[str]] = defaultdict(list)
     for path in paths:
         shown = str(path)
@@ -136,23 +134,19 @@ def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
             raise ConfigError(shown, None, None, f"cannot read the lexicon ({exc.strerror})") from None
         signals = data.get("signals") if isinstance(data, dict) else None
         if not isinstance(signals, dict):
-            raise ConfigError(shown, None, "signals", "expected a mapping of signal names to their weight and terms")
+            raise ConfigError(shown, None, "signals", "expected a mapping of signal names to their terms")
         for name, spec in signals.items():
-            _collect(shown, str(name), spec, weights, collected)
+            _collect(shown, str(name), spec, collected)
     terms = []
     for (signal, group), texts in collected.items():
         for text in dict.fromkeys(texts):
             terms.append(_Term(signal, group, text, tuple(_compile_word(w, lemmatizer) for w in fold(text).lower().split())))
-    return Lexicon(weights=weights, terms=tuple(terms))
+    return Lexicon(terms=tuple(terms))
 
 
-def _collect(shown: str, name: str, spec: Any, weights: dict[str, float], collected: dict[tuple[str, str], list[str]]) -> None:
+def _collect(shown: str, name: str, spec: Any, collected: dict[tuple[str, str], list[str]]) -> None:
     if not isinstance(spec, dict):
-        raise ConfigError(shown, None, f"signals.{name}", "expected a mapping with weight and terms or groups")
-    if "weight" in spec:
-        if not isinstance(spec["weight"], (int, float)) or isinstance(spec["weight"], bool):
-            raise ConfigError(shown, None, f"signals.{name}.weight", f"expected a number (got {spec['weight']!r})")
-        weights[name] = float(spec["weight"])
+        raise ConfigError(shown, None, f"signals.{name}", "expected a mapping with terms or groups")
     groups = spec.get("groups")
     if groups is not None:
         if not isinstance(groups, dict):
