@@ -492,7 +492,8 @@ def _versions(page: Page) -> list[Page]:
 
 
 def _related(candidate: Candidate) -> list[tuple[int, str, str]]:
-    """Other candidates whose pages share an identifier with this one."""
+    """Other candidates whose pages share an identifier with this one, each once with the
+    identifiers they share."""
     mine = select(PageIdentifier.value).where(PageIdentifier.page_id == candidate.page_id, PageIdentifier.kind != "website")
     rows = g.db.execute(
         select(Candidate.id, Page.title, PageIdentifier.value)
@@ -500,9 +501,12 @@ def _related(candidate: Candidate) -> list[tuple[int, str, str]]:
         .join(PageIdentifier, PageIdentifier.page_id == Page.id)
         .where(PageIdentifier.value.in_(mine), Candidate.id != candidate.id)
         .order_by(Candidate.id)
-        .limit(30)
+        .limit(200)
     ).all()
-    return [(cid, title or "", value) for cid, title, value in rows]
+    shared: dict[int, tuple[str, list[str]]] = {}
+    for cid, title, value in rows:
+        shared.setdefault(cid, (title or "", []))[1].append(value)
+    return [(cid, title, ", ".join(values)) for cid, (title, values) in list(shared.items())[:30]]
 
 
 def _cases_of(candidate: Candidate) -> list[Case]:
@@ -511,11 +515,17 @@ def _cases_of(candidate: Candidate) -> list[Case]:
     return list(g.db.scalars(select(Case).join(CaseEvidence, CaseEvidence.case_id == Case.id).where(CaseEvidence.candidate_id == candidate.id)))
 
 
+# Signals worth showing in the text, and the colour class of each.
+HIGHLIGHTED = {"c2c_actor": "actor", "c2c_call": "actor", "government": "state", "c2g": "state", "ict": "ict", "service": "term", "mode": "term"}
+
+
 def highlight(text: str, verdict: dict[str, Any]) -> Markup:
     """The page text escaped, then the engine's evidence marked: terms, places, identifiers."""
     marks: dict[str, str] = {}
     for signal, rows in (verdict.get("terms") or {}).items():
-        kind = {"c2c_actor": "actor", "c2c_call": "actor", "government": "state", "ict": "ict"}.get(signal, "term")
+        kind = HIGHLIGHTED.get(signal)
+        if kind is None:
+            continue
         for row in rows:
             for form in row.get("forms", ()):
                 marks.setdefault(form, kind)
@@ -526,7 +536,8 @@ def highlight(text: str, verdict: dict[str, Any]) -> Markup:
     forms = sorted((f for f in marks if len(f) >= 2), key=len, reverse=True)
     if not forms:
         return Markup(escaped)
-    pattern = re.compile("|".join(re.escape(str(escape(f))) for f in forms))
+    # Whole words only: "ми" (we) is not the end of "месенджерами".
+    pattern = re.compile(r"(?<![\w/.])(?:" + "|".join(re.escape(str(escape(f))) for f in forms) + r")(?![\w/])")
     lookup = {str(escape(f)): kind for f, kind in marks.items()}
     return Markup(pattern.sub(lambda m: f'<mark class="{lookup.get(m.group(0), "term")}">{m.group(0)}</mark>', escaped))
 
