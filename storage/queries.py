@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,17 +15,36 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from crawler.config import Source as SourceConfig
-from storage.models import Candidate, DiscoveredSource, Page, Run, Source, SourceLink
+from storage.models import (
+    Candidate,
+    Case,
+    CaseEvidence,
+    Decision,
+    DiscoveredSource,
+    Page,
+    Run,
+    Source,
+    SourceLink,
+    User,
+)
 
 __all__ = [
     "CANDIDATE_COLUMNS",
+    "DECISION_COLUMNS",
     "PAGE_COLUMNS",
+    "SOURCE_COLUMNS",
     "CatalogueSummary",
     "accepted_sources",
+    "admin_named",
     "candidate_rows",
+    "case_columns",
+    "case_rows",
+    "decision_rows",
     "discovered_rows",
+    "page_facets",
     "page_rows",
     "recent_runs",
+    "source_rows",
     "summarise",
 ]
 
@@ -241,3 +263,242 @@ def accepted_sources(session: Session) -> list[SourceConfig]:
             channel = row.key.removeprefix("t.me/")
             found.append(SourceConfig(name=f"found-{slug}", kind="telegram", start_urls=[f"https://t.me/s/{channel}"]))
     return found
+
+
+# --- issue 6 exports: cases, decisions, sources, and the facets the export filters on -----
+
+CASE_BASE_COLUMNS = ("case_id", "name")
+CASE_PLACE_COLUMNS = (
+    "place_names",
+    "settlement_codes",
+    "hromadas",
+    "hromada_codes",
+    "raions",
+    "raion_codes",
+    "oblasts",
+    "oblast_codes",
+)
+CASE_TAIL_COLUMNS = (
+    "evidence_urls",
+    "evidence_published",
+    "evidence_captures",
+    "evidence_count",
+    "first_seen",
+    "last_seen",
+    "coded_by",
+    "screened_by",
+    "created_at",
+)
+DECISION_COLUMNS = (
+    "decision_id",
+    "created_at",
+    "user",
+    "decision",
+    "reason",
+    "note",
+    "mode",
+    "fields",
+    "candidate_id",
+    "candidate_url",
+    "candidate_status",
+    "case_id",
+)
+SOURCE_COLUMNS = (
+    "source",
+    "kind",
+    "region",
+    "language_hint",
+    "enabled",
+    "start_urls",
+    "allowed_domains",
+    "pages",
+    "pages_kept",
+    "pages_dropped",
+    "pages_flagged",
+    "candidates",
+    "candidates_included",
+    "cases",
+)
+# Place-entry categories (KATOTTG) that are administrative units, not settlements.
+_UNIT_CATEGORIES = frozenset("OPH")
+
+
+def case_columns(codebook_fields: Sequence[str]) -> tuple[str, ...]:
+    return (*CASE_BASE_COLUMNS, *codebook_fields, *CASE_PLACE_COLUMNS, *CASE_TAIL_COLUMNS)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _page_places(page: Page) -> list[dict[str, Any]]:
+    return [dict(p) for p in (page.relevance or {}).get("places", ())]
+
+
+def page_facets(session: Session) -> dict[str, dict[str, Any]]:
+    """Per page URL: the runs that fetched it and the places named on it (for filters and
+    the export's metadata)."""
+    return {
+        page.url: {"runs": sorted({r for r in (page.first_run_id, page.last_run_id) if r}), "places": _page_places(page)}
+        for page in session.scalars(select(Page).order_by(Page.url))
+    }
+
+
+def case_rows(session: Session, codebook_fields: Sequence[Any]) -> list[dict[str, Any]]:
+    """Open cases (not merged into another), by id, with every codebook field (`fields` are
+    `review.codebook.Field`s: multi-valued ones come out as lists), the places their
+    coding and evidence name, evidence URLs with dates and captures, first and last seen
+    and who coded and screened them. Keys starting with "_" are facets for filtering."""
+    names = [f.name for f in codebook_fields]
+    columns = case_columns(names)
+    evidence: dict[int, list[tuple[CaseEvidence, Candidate, Page]]] = {}
+    query = (
+        select(CaseEvidence, Candidate, Page)
+        .join(Candidate, Candidate.id == CaseEvidence.candidate_id)
+        .join(Page, Page.id == Candidate.page_id)
+        .order_by(CaseEvidence.case_id, Page.url)
+    )
+    for row in session.execute(query):
+        evidence.setdefault(row[0].case_id, []).append(tuple(row))  # type: ignore[arg-type]
+    coders: dict[int, set[str]] = {}
+    for case_id, user in session.execute(select(Decision.case_id, Decision.user).where(Decision.decision == "code", Decision.case_id.is_not(None))):
+        coders.setdefault(case_id, set()).add(user)
+    rows = []
+    for case in session.scalars(select(Case).where(Case.merged_into_id.is_(None)).order_by(Case.id)):
+        items = evidence.get(case.id, [])
+        pages = [page for _, _, page in items]
+        values = case.fields or {}
+        row: dict[str, Any] = {"case_id": case.id, "name": case.name}
+        for field in codebook_fields:
+            value = values.get(field.name)
+            if field.type == "multi":
+                value = list(value or [])
+            row[field.name] = value
+        # Places: the coded place when the evidence resolves it, else every region place the evidence names.
+        named: dict[str, dict[str, Any]] = {}
+        for page in pages:
+            for place in _page_places(page):
+                named.setdefault(place["code"], place)
+        coded = next((values.get(f.name) for f in codebook_fields if f.type == "place" and values.get(f.name)), None)
+        if coded:
+            places = [named.get(coded) or {"code": coded}]
+        else:
+            places = [named[code] for code in sorted(named)]
+        row["place_names"] = [p.get("name") or "" for p in places]
+        row["settlement_codes"] = [p["code"] if p.get("category") not in _UNIT_CATEGORIES else "" for p in places]
+        for key in ("hromada", "raion", "oblast"):
+            row[f"{key}s"] = [p.get(key) or "" for p in places]
+            row[f"{key}_codes"] = [p.get(f"{key}_code") or "" for p in places]
+        row["evidence_urls"] = [page.url for page in pages]
+        row["evidence_published"] = [page.published or page.event_date or "" for page in pages]
+        row["evidence_captures"] = [f"run {page.last_run_id} at {_iso(page.last_seen)}: {page.fetched_url}" for page in pages]
+        row["evidence_count"] = len(pages)
+        row["first_seen"] = _iso(min((p.first_seen for p in pages), default=None))
+        row["last_seen"] = _iso(max((p.last_seen for p in pages), default=None))
+        row["coded_by"] = sorted(coders.get(case.id, ()))
+        row["screened_by"] = sorted({ev.added_by for ev, _, _ in items})
+        row["created_at"] = _iso(case.created_at)
+        out = {column: row[column] for column in columns}
+        out["_runs"] = sorted({r for p in pages for r in (p.first_run_id, p.last_run_id) if r})
+        out["_places"] = places + [p for code, p in sorted(named.items()) if p not in places]
+        out["_mode"] = values.get("mode")
+        out["_dates"] = [d for d in [values.get("start_date"), values.get("end_date"), *(p.event_date for p in pages)] if d]
+        rows.append(out)
+    return rows
+
+
+def decision_rows(session: Session) -> list[dict[str, Any]]:
+    """The whole append-only decision log, in the order it was written (by id)."""
+    query = (
+        select(Decision, Candidate, Page)
+        .outerjoin(Candidate, Candidate.id == Decision.candidate_id)
+        .outerjoin(Page, Page.id == Candidate.page_id)
+        .order_by(Decision.id)
+    )
+    case_pages: dict[int, list[Page]] = {}
+    for case_id, page in session.execute(
+        select(CaseEvidence.case_id, Page).join(Candidate, Candidate.id == CaseEvidence.candidate_id).join(Page, Page.id == Candidate.page_id)
+    ):
+        case_pages.setdefault(case_id, []).append(page)
+    rows = []
+    for decision, candidate, page in session.execute(query):
+        fields = decision.fields or {}
+        pages = [page] if page is not None else case_pages.get(decision.case_id or -1, [])
+        rows.append(
+            {
+                "decision_id": decision.id,
+                "created_at": _iso(decision.created_at),
+                "user": decision.user,
+                "decision": decision.decision,
+                "reason": decision.reason,
+                "note": decision.note,
+                "mode": fields.get("mode"),
+                "fields": json.dumps(fields, ensure_ascii=False, sort_keys=True),
+                "candidate_id": decision.candidate_id,
+                "candidate_url": page.url if page is not None else None,
+                "candidate_status": candidate.status if candidate is not None else None,
+                "case_id": decision.case_id,
+                "_runs": sorted({r for p in pages for r in (p.first_run_id, p.last_run_id) if r}),
+                "_places": [pl for p in pages for pl in _page_places(p)],
+                "_mode": fields.get("mode"),
+                "_status": decision.decision,
+                "_dates": [decision.created_at.date().isoformat()],
+            }
+        )
+    return rows
+
+
+def source_rows(session: Session) -> list[dict[str, Any]]:
+    """Each source with its yield: pages (kept, dropped, flagged), candidates, included
+    candidates and open cases its pages are evidence of; by name."""
+    pages = dict(session.execute(select(Page.source_id, func.count()).group_by(Page.source_id)).all())
+    dropped = dict(session.execute(select(Page.source_id, func.count()).where(Page.drop_reason.is_not(None)).group_by(Page.source_id)).all())
+    flagged = dict(session.execute(select(Page.source_id, func.count()).where(Page.flagged.is_(True)).group_by(Page.source_id)).all())
+    candidates = dict(session.execute(select(Page.source_id, func.count()).join(Candidate, Candidate.page_id == Page.id).group_by(Page.source_id)).all())
+    included = dict(
+        session.execute(
+            select(Page.source_id, func.count()).join(Candidate, Candidate.page_id == Page.id).where(Candidate.status == "include").group_by(Page.source_id)
+        ).all()
+    )
+    cases = dict(
+        session.execute(
+            select(Page.source_id, func.count(func.distinct(Case.id)))
+            .join(Candidate, Candidate.page_id == Page.id)
+            .join(CaseEvidence, CaseEvidence.candidate_id == Candidate.id)
+            .join(Case, Case.id == CaseEvidence.case_id)
+            .where(Case.merged_into_id.is_(None))
+            .group_by(Page.source_id)
+        ).all()
+    )
+    runs: dict[int, set[int]] = {}
+    for source_id, first, last in session.execute(select(Page.source_id, Page.first_run_id, Page.last_run_id)):
+        runs.setdefault(source_id, set()).update(r for r in (first, last) if r)
+    rows = []
+    for source in session.scalars(select(Source).order_by(Source.name)):
+        n = pages.get(source.id, 0)
+        rows.append(
+            {
+                "source": source.name,
+                "kind": source.kind,
+                "region": source.region,
+                "language_hint": source.language_hint,
+                "enabled": bool(source.enabled),
+                "start_urls": list(source.start_urls or []),
+                "allowed_domains": list(source.allowed_domains or []),
+                "pages": n,
+                "pages_kept": n - dropped.get(source.id, 0),
+                "pages_dropped": dropped.get(source.id, 0),
+                "pages_flagged": flagged.get(source.id, 0),
+                "candidates": candidates.get(source.id, 0),
+                "candidates_included": included.get(source.id, 0),
+                "cases": cases.get(source.id, 0),
+                "_runs": sorted(runs.get(source.id, ())),
+            }
+        )
+    return rows
+
+
+def admin_named(session: Session, name: str) -> bool:
+    """True when `name` is an active admin account of the catalogue."""
+    user = session.scalar(select(User).where(User.name == name))
+    return user is not None and user.active and user.role == "admin"
