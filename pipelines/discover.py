@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
@@ -104,5 +104,5 @@ class DiscoverPipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         # Links to the study's own sources are not discoveries: they are crawled already.
-        item.discovered = [d.__dict__ for d in discover(item.outlinks, item.text or "", self.known_domains, self.known_keys)]
+        item.discovered = [asdict(d) for d in discover(item.outlinks, item.text or "", self.known_domains, self.known_keys)]
         return item

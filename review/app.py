@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.config import Config
 from crawler.errors import BadInput
+from review.agreement import alpha_per_field, pairwise_kappa
 from review.auth import ROLES, LoginLimiter, verify_user
 from review.codebook import Codebook, load_codebook
 from review.loop import decisions_count, latest_run
@@ -43,7 +44,7 @@ from review.screening import (
     suggest_cases,
 )
 from storage.db import open_catalogue
-from storage.models import Candidate, Case, CaseEvent, Decision, DiscoveredSource, Page, PageIdentifier, PagePlace, Source, utcnow
+from storage.models import Candidate, Case, CaseEvent, CaseEvidence, Decision, DiscoveredSource, Page, PageIdentifier, PagePlace, Source, utcnow
 from storage.queries import discovered_rows
 
 __all__ = ["ReviewConfig", "Retrainer", "create_app", "review_config"]
@@ -268,8 +269,6 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
     @app.get("/cases")
     @requires("viewer")
     def cases() -> Any:
-        from storage.models import CaseEvidence
-
         rows = g.db.execute(
             select(Case, func.count(CaseEvidence.id))
             .outerjoin(CaseEvidence, CaseEvidence.case_id == Case.id)
@@ -344,8 +343,6 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
     @app.get("/stats")
     @requires("viewer")
     def stats() -> Any:
-        from review.agreement import alpha_per_field, pairwise_kappa
-
         screening = g.db.execute(
             select(Decision.user, Decision.candidate_id, Decision.decision, Decision.id)
             .where(Decision.decision.in_(SCREENING))
@@ -510,8 +507,6 @@ def _related(candidate: Candidate) -> list[tuple[int, str, str]]:
 
 
 def _cases_of(candidate: Candidate) -> list[Case]:
-    from storage.models import CaseEvidence
-
     return list(g.db.scalars(select(Case).join(CaseEvidence, CaseEvidence.case_id == Case.id).where(CaseEvidence.candidate_id == candidate.id)))
 
 

@@ -48,7 +48,6 @@ class SiteSpider(scrapy.Spider):
             s.name: LinkExtractor(allow_domains=s.domains, deny_extensions=SKIPPED_EXTENSIONS, unique=True)
             for s in self.sources
         }
-        self.media_links = LinkExtractor(deny_extensions=[], unique=True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -78,7 +77,8 @@ class SiteSpider(scrapy.Spider):
             request = self._request(source, link.url, depth=depth + 1)
             if request is not None:
                 yield request
-        skipped = sum(1 for link in self.media_links.extract_links(response) if _extension(link.url) in SKIPPED_EXTENSIONS)
+        # The page's links were read once already (for discovery); count the media among them.
+        skipped = sum(1 for url, _ in item.outlinks if _extension(url) in SKIPPED_EXTENSIONS)
         if skipped:
             self.crawler.stats.inc_value("coprod/skipped/media_link", skipped)
 
