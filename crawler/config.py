@@ -64,6 +64,8 @@ class Study(_Strict):
     region_code: str = Field(pattern=r"^UA\d{17}$", description="KATOTTG code of the study region (an oblast)")
     window: Window
     places: list[str] = Field(default_factory=lambda: ["builtin:places-dnipropetrovsk"])
+    # Pages in other languages leave the report's screening flow at its language step.
+    languages: list[str] = Field(default_factory=lambda: list(LANGUAGE_HINTS), min_length=1)
 
 
 class AutoThrottle(_Strict):

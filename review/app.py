@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.config import Config
 from crawler.errors import BadInput
-from review.agreement import alpha_per_field, pairwise_kappa
 from review.auth import ROLES, LoginLimiter, verify_user
 from review.codebook import Codebook, load_codebook
 from review.loop import decisions_count, latest_run
 from review.screening import (
     SCREENING,
+    agreement_from_log,
     code_case,
     evidence_pages,
     include_in_case,
@@ -343,24 +343,7 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
     @app.get("/stats")
     @requires("viewer")
     def stats() -> Any:
-        screening = g.db.execute(
-            select(Decision.user, Decision.candidate_id, Decision.decision, Decision.id)
-            .where(Decision.decision.in_(SCREENING))
-            .order_by(Decision.id)
-        ).all()
-        latest: dict[tuple[str, int], str] = {}
-        for user, candidate_id, decision, _ in screening:
-            latest[(user, candidate_id)] = decision
-        kappas = pairwise_kappa((user, item, label) for (user, item), label in latest.items())
-        codings: dict[tuple[str, int], dict[str, Any]] = {}
-        for decision in g.db.scalars(select(Decision).where(Decision.decision == "code").order_by(Decision.id)):
-            codings[(decision.user, decision.case_id)] = decision.fields
-        alphas = alpha_per_field(
-            # A field left empty is missing, not a value both coders agree on.
-            (user, case_id, name, (tuple(value) or None) if isinstance(value, list) else value)
-            for (user, case_id), fields in codings.items()
-            for name, value in fields.items()
-        )
+        kappas, alphas = agreement_from_log(g.db)
         progress = dict(g.db.execute(select(Candidate.status, func.count()).group_by(Candidate.status)).all())
         return render_template("stats.html", kappas=kappas, alphas=alphas, progress=progress)
 

@@ -16,12 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.errors import BadInput
+from review.agreement import AlphaResult, KappaResult, alpha_per_field, pairwise_kappa
 from review.codebook import Codebook
 from storage.models import Candidate, Case, CaseEvent, CaseEvidence, Decision, Page, PageIdentifier, utcnow
 
 __all__ = [
     "SCREENING",
     "CaseSuggestion",
+    "agreement_from_log",
     "code_case",
     "derive_status",
     "include_in_case",
@@ -239,3 +241,23 @@ def evidence_pages(session: Session, case_id: int) -> list[tuple[Candidate, Page
         .order_by(Page.event_date, Page.url)
     )
     return [(candidate, page) for candidate, page in session.execute(query)]
+
+
+def agreement_from_log(session: Session) -> tuple[dict[tuple[str, str], KappaResult], dict[str, AlphaResult]]:
+    """Cohen's kappa per pair of analysts over their latest screening decisions, and
+    Krippendorff's alpha per codebook field over their latest codings of each case."""
+    latest: dict[tuple[str, int], str] = {}
+    screening = select(Decision.user, Decision.candidate_id, Decision.decision).where(Decision.decision.in_(SCREENING)).order_by(Decision.id)
+    for user, candidate_id, decision in session.execute(screening):
+        latest[(user, candidate_id)] = decision
+    kappas = pairwise_kappa((user, item, label) for (user, item), label in latest.items())
+    codings: dict[tuple[str, int], dict[str, Any]] = {}
+    for decision in session.scalars(select(Decision).where(Decision.decision == "code").order_by(Decision.id)):
+        codings[(decision.user, decision.case_id or 0)] = decision.fields
+    alphas = alpha_per_field(
+        # A field left empty is missing, not a value both coders agree on.
+        (user, case_id, name, (tuple(value) or None) if isinstance(value, list) else value)
+        for (user, case_id), fields in codings.items()
+        for name, value in fields.items()
+    )
+    return kappas, alphas

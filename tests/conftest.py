@@ -100,3 +100,70 @@ def manifest_pages(**where: object) -> dict[str, dict]:
         for url, entry in MANIFEST["pages"].items()
         if all(entry.get(key) == value for key, value in where.items())
     }
+
+
+PASSWORD = "correct horse battery"
+
+
+def script_screening(url: str) -> None:
+    """A scripted screening of a crawled catalogue (the test helper of the export and report
+    tests, not the browser): accounts ada (admin), ana and bo (analysts); every candidate
+    decided by position (a third included into a coded case each, a third maybe, a third
+    excluded), since every flagged page of the sample web is C2C in the region."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from crawler.config import load_config
+    from review.auth import add_user
+    from review.codebook import load_codebook
+    from review.screening import code_case, include_in_case, record_decision
+    from storage.models import Candidate
+
+    config = load_config(DEMO_SEEDS)
+    codebook = load_codebook(config.codebook_path)
+    reasons = config.review.exclude_reasons
+    engine = open_catalogue(url)
+    with Session(engine) as session, session.begin():
+        add_user(session, "ada", "admin", PASSWORD)
+        add_user(session, "ana", "analyst", PASSWORD)
+        add_user(session, "bo", "analyst", PASSWORD)
+        candidates = list(session.scalars(select(Candidate).order_by(Candidate.id)))
+        assert len(candidates) >= 6
+        coded = 0
+        for index, candidate in enumerate(candidates):
+            page = candidate.page
+            if index % 3 == 0:
+                user = "ana" if index % 2 else "bo"
+                record_decision(session, candidate.id, user, "include", mode=page.mode, note="call 067 418 22 90 to check")
+                case = include_in_case(session, candidate.id, user, None, None)
+                places = (page.relevance or {}).get("places", [])
+                form = {
+                    "direction": ["C2C"],
+                    "mode": [page.mode or "co-delivery"],
+                    "ict_channels": ["telegram", "phone"] if index % 2 else ["website"],
+                    "service_area": ["humanitarian_aid"],
+                    "start_date": [page.event_date] if page.event_date else [],
+                    "organisers": ["volunteers, reach them at someone.private@gmail.com"],
+                }
+                if places and coded % 2 == 0:
+                    form["place"] = [places[0]["code"]]
+                code_case(session, case.id, "ana", codebook, form)
+                coded += 1
+            elif index % 3 == 1:
+                record_decision(session, candidate.id, "bo", "maybe")
+            else:
+                record_decision(session, candidate.id, "ana", "exclude", reason=reasons[0], allowed_reasons=reasons)
+        assert coded >= 3
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def screened(demo_crawl: DemoCrawl, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A copy of the demo catalogue after `script_screening` (tests must not change it)."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("screened") / "catalogue.sqlite"
+    shutil.copy(demo_crawl.url.removeprefix("sqlite:///"), path)
+    url = f"sqlite:///{path}"
+    script_screening(url)
+    return url

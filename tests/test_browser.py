@@ -17,7 +17,7 @@ from review.app import create_app, review_config
 from review.auth import add_user
 from storage.db import open_catalogue
 from storage.models import Candidate, CaseEvidence, Decision, PageIdentifier
-from tests.conftest import DEMO_SEEDS
+from tests.conftest import DEMO_SEEDS, run_coprod
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -143,4 +143,27 @@ def test_hostile_markup_in_a_page_stays_inert(served, browser) -> None:
     page.click("#text")
     assert page.evaluate("window.__xss") is None and not dialogs
     assert page.locator("#text img").count() == 0 and page.locator("#text a").count() == 0
+    page.close()
+
+
+def test_the_report_opens_without_errors_and_its_figures_render(screened, browser, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = run_coprod("report", "--seeds", str(DEMO_SEEDS), "--db", screened, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    page.goto((out / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    images = page.evaluate("[...document.images].map(i => [i.closest('figure').id, i.complete, i.naturalWidth, i.naturalHeight])")
+    expected = sorted(f"fig-{p.stem}" for p in (out / "figures").glob("*.svg"))
+    assert sorted(name for name, *_ in images) == expected
+    assert all(complete and width > 100 and height > 50 for _, complete, width, height in images), images
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
+    assert page.inner_text("h1") and "Screening flow" in page.inner_text("body")
+    assert not problems, problems
     page.close()

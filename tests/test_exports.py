@@ -14,65 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.config import load_config
-from review.auth import add_user
 from review.codebook import load_codebook
-from review.screening import code_case, include_in_case, record_decision
 from storage.db import open_catalogue
 from storage.models import Candidate, Page
-from tests.conftest import DEMO_SEEDS, MANIFEST, run_coprod
+from tests.conftest import DEMO_SEEDS, MANIFEST, PASSWORD, run_coprod
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "correct horse battery"
 
 
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
-
-
-@pytest.fixture(scope="module")
-def screened(demo_crawl, tmp_path_factory) -> str:
-    """A copy of the demo catalogue with users and a scripted screening: every candidate
-    decided, the included ones grouped into coded cases."""
-    path = tmp_path_factory.mktemp("exports") / "catalogue.sqlite"
-    shutil.copy(demo_crawl.url.removeprefix("sqlite:///"), path)
-    url = f"sqlite:///{path}"
-    config = load_config(DEMO_SEEDS)
-    codebook = load_codebook(config.codebook_path)
-    reasons = config.review.exclude_reasons
-    engine = open_catalogue(url)
-    with Session(engine) as session, session.begin():
-        add_user(session, "ada", "admin", PASSWORD)
-        add_user(session, "ana", "analyst", PASSWORD)
-        add_user(session, "bo", "analyst", PASSWORD)
-        candidates = list(session.scalars(select(Candidate).order_by(Candidate.id)))
-        assert len(candidates) >= 6
-        coded = 0
-        for index, candidate in enumerate(candidates):
-            page = candidate.page
-            if index % 3 == 0:  # every flagged page is C2C in the region: screen by position
-                user = "ana" if index % 2 else "bo"
-                record_decision(session, candidate.id, user, "include", mode=page.mode, note="call 067 418 22 90 to check")
-                case = include_in_case(session, candidate.id, user, None, None)
-                places = (page.relevance or {}).get("places", [])
-                form = {
-                    "direction": ["C2C"],
-                    "mode": [page.mode or "co-delivery"],
-                    "ict_channels": ["telegram", "phone"] if index % 2 else ["website"],
-                    "service_area": ["humanitarian_aid"],
-                    "start_date": [page.event_date] if page.event_date else [],
-                    "organisers": ["volunteers, reach them at someone.private@gmail.com"],
-                }
-                if places and coded % 2 == 0:
-                    form["place"] = [places[0]["code"]]
-                code_case(session, case.id, "ana", codebook, form)
-                coded += 1
-            elif index % 3 == 1:
-                record_decision(session, candidate.id, "bo", "maybe")
-            else:
-                record_decision(session, candidate.id, "ana", "exclude", reason=reasons[0], allowed_reasons=reasons)
-        assert coded >= 3
-    engine.dispose()
-    return url
 
 
 def export(url: str, what: str, fmt: str, out: Path, *extra: str):

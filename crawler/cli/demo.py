@@ -17,11 +17,12 @@ from crawler.config import load_config, resolve_setting
 from crawler.demo.server import SampleWeb
 from crawler.runner import run_crawl
 from review.export import export_table
+from review.report import write_report
 from storage.db import open_catalogue
 from storage.queries import candidate_rows, summarise
 
 EXAMPLES = """
-coprod demo                      # crawl the sample web into data/demo.sqlite, print a summary
+coprod demo                      # crawl the sample web into data/demo.sqlite, print a summary, write exports and the report
 coprod demo --keep-serving       # ...and leave the sample web up to explore it
 coprod demo --out /tmp/coprod-demo
 """
@@ -73,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 path = args.out / f"demo-{what}.csv"
                 export_table(engine, what, "csv", path)
                 written.append(str(path))
+            written.append(str(write_report(engine, config, args.out / "demo-report")))
         finally:
             engine.dispose()
         print(f"\ncatalogue: {database}\nexports: {', '.join(written)}")
