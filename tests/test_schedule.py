@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,9 @@ from sqlalchemy.orm import Session
 from crawler.config import Schedule, Source, load_config, parse_duration
 from crawler.cron import parse_cron
 from crawler.locks import SourceLock, holder_of, state_dir
-from crawler.schedule import plan
+from crawler.schedule import plan, plan_from_catalogue
 from storage.db import open_catalogue, sync_sources
-from storage.models import Run
+from storage.models import Candidate, Case, CaseEvidence, DiscoveredSource, Page, Run
 from tests.conftest import FIXTURE_WEB, run_coprod, web_server, write_study
 
 NOW = dt.datetime(2026, 12, 1, 12, 0)
@@ -104,6 +105,31 @@ def test_due_sources_follow_cadence_overrides_cases_and_decisions() -> None:
     assert verdicts["switched-off"].reason == "disabled"
 
 
+def test_plan_reads_runs_cases_and_rejections_from_the_catalogue(tmp_path: Path) -> None:
+    sources = [source("alpha", kind="council"), source("beta", kind="council"), source("gamma"), source("delta")]
+    engine = open_catalogue(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    with Session(engine) as session, session.begin():
+        ids = sync_sources(session, sources)
+        for name, ago, reason in (("alpha", 4, "finished"), ("beta", 4, "finished"), ("gamma", 3, "shutdown")):
+            at = NOW - dt.timedelta(days=ago)
+            session.add(Run(spider="site", sources=[name], started_at=at, finished_at=at, status="finished", finish_reason=reason))
+        case = Case(name="hub")
+        session.add(case)
+        for name, added in (("alpha", NOW - dt.timedelta(days=2)), ("beta", NOW - dt.timedelta(days=60))):
+            candidate = Candidate(page=Page(url=f"http://{name}.test/a", fetched_url=f"http://{name}.test/a", source_id=ids[name]))
+            session.add(candidate)
+            session.flush()
+            session.add(CaseEvidence(case_id=case.id, candidate_id=candidate.id, added_by="olena", added_at=added))
+        session.add(DiscoveredSource(key="delta.test", kind="site", url="http://delta.test/", status="rejected"))
+    with Session(engine) as session:
+        verdicts = {v.source: v for v in plan_from_catalogue(session, sources, Schedule(), NOW)}
+    engine.dispose()
+    assert verdicts["alpha"].due and "sooner" in verdicts["alpha"].reason  # 7d halved by a case 2 days old
+    assert not verdicts["beta"].due  # its case is older than included_within
+    assert verdicts["gamma"].due and verdicts["gamma"].reason == "never finished a crawl"  # stopped early
+    assert verdicts["delta"].reason == "rejected by analysts"
+
+
 def test_schedule_keys_are_read_from_the_study_file(tmp_path: Path) -> None:
     schedule = 'schedule:\n  cron: "*/30 * * * *"\n  revisit: {news: 12h}\n  sooner_with_included: 0.25\n'
     config = load_config(write_study(tmp_path / "seeds.yaml", "  - name: a\n    kind: news\n    revisit: 3h\n    start_urls: [http://alpha.test/]\n", schedule))
@@ -178,8 +204,11 @@ def test_a_held_lock_makes_crawls_and_the_scheduler_skip_the_source(tmp_path: Pa
         assert holder is not None and holder.pid == os.getpid()
         crawl = run_coprod("crawl", "--seeds", str(seeds), "--db", url, "--source", "alpha", "--proxy", "http://127.0.0.1:9")
         scheduled = run_coprod("schedule", "--once", "--seeds", str(seeds), "--db", url, "--proxy", "http://127.0.0.1:9")
+        status = run_coprod("status", "--db", url)
     assert crawl.returncode == 3 and f"alpha: skipped, being crawled (pid {os.getpid()}" in crawl.stderr
     assert scheduled.returncode == 0, scheduled.stderr
     assert " alpha skipped: locked exit=3 " in scheduled.stdout
+    alpha_row = next(line for line in status.stdout.splitlines() if line.strip().startswith("alpha "))
+    assert alpha_row.rstrip().endswith(f"pid {os.getpid()} on {socket.gethostname()}")
     assert new_runs(url) == {}
     assert holder_of(state_dir(url), "alpha") is None  # released with the file
