@@ -23,17 +23,20 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crawler.cron import parse_cron
 from crawler.errors import ConfigError
 
 __all__ = [
     "SOURCE_KINDS",
     "Config",
     "CrawlPolicy",
+    "Schedule",
     "Source",
     "Study",
     "load_config",
+    "parse_duration",
     "resolve_setting",
 ]
 
@@ -41,6 +44,27 @@ SOURCE_KINDS = ("news", "council", "volunteer_hub", "telegram", "other")
 LANGUAGE_HINTS = ("uk", "ru", "en", "mixed")
 BUILTIN_PREFIX = "builtin:"
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+_DURATION_RE = re.compile(r"^(\d+)([mhdw])$")
+_DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """A duration such as 30m, 6h, 1d or 2w."""
+    match = _DURATION_RE.match(text)
+    if not match or int(match[1]) == 0:
+        raise ValueError(f"expected a duration such as 30m, 6h, 1d or 2w (got {text!r})")
+    return dt.timedelta(**{_DURATION_UNITS[match[2]]: int(match[1])})
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+# Kept as text (the sources travel through Scrapy settings as JSON); read with parse_duration.
+Duration = Annotated[str, AfterValidator(_check_duration)]
 
 
 class _Strict(BaseModel):
@@ -128,6 +152,29 @@ class Review(_Strict):
     learning_after: Annotated[int, Field(ge=2)] = 50  # decisions before the model re-ranks the queue
 
 
+class Revisit(_Strict):
+    """How long after a finished crawl each kind of source is due again."""
+
+    news: Duration = "1d"
+    council: Duration = "7d"
+    volunteer_hub: Duration = "2d"
+    telegram: Duration = "6h"
+    other: Duration = "7d"
+
+
+class Schedule(_Strict):
+    cron: str = "0 3 * * *"  # when `coprod schedule` wakes up (UTC)
+    revisit: Revisit = Revisit()
+    sooner_with_included: Annotated[float, Field(gt=0, le=1)] = 0.5  # interval factor for sources with recent cases
+    included_within: Duration = "30d"  # how recent an included case has to be
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        parse_cron(value)
+        return value
+
+
 class Flagging(_Strict):
     threshold: Annotated[float, Field(ge=0)] = 3.0
 
@@ -151,6 +198,7 @@ class Source(_Strict):
     enabled: bool = True
     pages: Annotated[int, Field(ge=1)] | None = None
     depth: Annotated[int, Field(ge=0, le=50)] | None = None
+    revisit: Duration | None = None  # overrides schedule.revisit for this source
     note: str | None = None
 
     @field_validator("name")
@@ -201,6 +249,7 @@ class _File(_Strict):
     review: Review = Review()
     lexicon: list[str] = Field(min_length=1)
     database: str = "sqlite:///data/coprod.sqlite"
+    schedule: Schedule = Schedule()
     sources: list[Source] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -235,6 +284,7 @@ class Config:
     review: Review
     database: str
     sources: tuple[Source, ...]
+    schedule: Schedule = Schedule()
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -310,6 +360,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         review=parsed.review,
         database=parsed.database,
         sources=tuple(parsed.sources),
+        schedule=parsed.schedule,
     )
 
 

@@ -48,3 +48,8 @@ class PageItem:
 
     # The relevance engine's verdict (pipelines.relevance.Assessment.to_json()).
     relevance: dict[str, Any] | None = None
+
+    # The site spider's frontier (storage.frontier): the entry this fetch completes, and the
+    # requests it scheduled from this page as (canonical url, url to fetch, depth).
+    frontier_key: str | None = None
+    follow: list[tuple[str, str, int]] = field(default_factory=list)

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from crawler.config import Source
 from crawler.items import PageItem
 from pipelines._drop import PageDropped
+from storage import frontier
 from storage.db import open_catalogue, start_run, sync_sources, write_pages
+from storage.runs import mark_interrupted, record_process
 
 __all__ = ["StorePipeline"]
 
@@ -55,7 +57,9 @@ class StorePipeline:
         with Session(self.engine) as session, session.begin():
             self.source_ids = sync_sources(session, self.sources)
             names = [s.name for s in getattr(spider, "sources", self.sources)]
+            mark_interrupted(session)
             self.run_id = start_run(session, spider.name if spider else "?", names, self.seeds_sha256)
+            record_process(session, self.run_id)
         # The run recorder extension reads it to write the final stats to this run.
         self.crawler.stats.set_value("coprod/run_id", self.run_id)
 
@@ -88,6 +92,7 @@ class StorePipeline:
         batch, self.buffer = self.buffer, []
         with Session(self.engine) as session, session.begin():
             created = write_pages(session, batch, self.source_ids, self.run_id)
+            frontier.record(session, batch, self.source_ids, self.run_id)
         kept = sum(1 for _, reason, _ in batch if reason is None)
         self.crawler.stats.inc_value("coprod/stored", kept)
         self.crawler.stats.inc_value("coprod/stored/new_rows", created)

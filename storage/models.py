@@ -17,6 +17,7 @@ __all__ = [
     "CaseEvidence",
     "Decision",
     "DiscoveredSource",
+    "FrontierEntry",
     "Page",
     "PageIdentifier",
     "PagePlace",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 # Bump when a table changes; `storage.db.open_catalogue` refuses a database of another version.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def utcnow() -> dt.datetime:
@@ -74,13 +75,34 @@ class Run(Base):
     seeds_sha256: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished | failed
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | finished | failed | interrupted
     finish_reason: Mapped[str | None] = mapped_column(String(64))
     pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
     pages_stored: Mapped[int] = mapped_column(Integer, default=0)
     pages_dropped: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Who crawls: a run left `running` whose process is gone is marked `interrupted`.
+    pid: Mapped[int | None] = mapped_column(Integer)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    resumed_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+
+
+class FrontierEntry(Base):
+    """A page a site crawl has to fetch (queued) or has stored (done); a killed crawl
+    resumes from the queued ones. Cleared when the source's crawl finishes."""
+
+    __tablename__ = "frontier"
+    __table_args__ = (UniqueConstraint("source_id", "url"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)  # canonical URL
+    fetch_url: Mapped[str] = mapped_column(Text)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(8), default="queued")  # queued | done
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))  # the run that queued or completed it
+    queued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class Page(Base):

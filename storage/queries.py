@@ -34,6 +34,7 @@ __all__ = [
     "PAGE_COLUMNS",
     "SOURCE_COLUMNS",
     "CatalogueSummary",
+    "SourceHealth",
     "accepted_sources",
     "admin_named",
     "candidate_rows",
@@ -41,10 +42,14 @@ __all__ = [
     "case_rows",
     "decision_rows",
     "discovered_rows",
+    "last_finished_crawls",
     "page_facets",
     "page_rows",
     "recent_runs",
+    "rejected_keys",
+    "source_health",
     "source_rows",
+    "sources_with_included",
     "summarise",
 ]
 
@@ -502,3 +507,114 @@ def admin_named(session: Session, name: str) -> bool:
     """True when `name` is an active admin account of the catalogue."""
     user = session.scalar(select(User).where(User.name == name))
     return user is not None and user.active and user.role == "admin"
+
+
+# --- issue 7: schedule and crawl health ----------------------------------------------------
+
+# Drop reasons that are failed fetches (the others, such as not_html, are pages as expected).
+_FETCH_ERRORS = frozenset({"timeout", "too_large", "fetch_error", "malformed_feed", "malformed_preview"})
+_LAST_FETCH_RE = re.compile(r"^last fetch: (\S+)")
+
+
+def last_finished_crawls(session: Session) -> dict[str, dt.datetime]:
+    """When each source's latest crawl that ran to its end finished."""
+    latest: dict[str, dt.datetime] = {}
+    query = select(Run.sources, Run.finished_at).where(Run.status == "finished", Run.finish_reason == "finished", Run.finished_at.is_not(None))
+    for names, finished_at in session.execute(query):
+        for name in names or ():
+            if name not in latest or finished_at > latest[name]:
+                latest[name] = finished_at
+    return latest
+
+
+def sources_with_included(session: Session, since: dt.datetime) -> set[str]:
+    """Sources with a page that became evidence of a case since `since`."""
+    query = (
+        select(Source.name)
+        .join(Page, Page.source_id == Source.id)
+        .join(Candidate, Candidate.page_id == Page.id)
+        .join(CaseEvidence, CaseEvidence.candidate_id == Candidate.id)
+        .where(CaseEvidence.added_at >= since)
+        .distinct()
+    )
+    return set(session.scalars(query))
+
+
+def rejected_keys(session: Session) -> set[str]:
+    """Keys (hosts, t.me/<channel>) of discovered sources that analysts rejected."""
+    return set(session.scalars(select(DiscoveredSource.key).where(DiscoveredSource.status == "rejected")))
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    source: str
+    kind: str
+    last_run_id: int | None
+    last_run_at: dt.datetime | None
+    outcome: str | None  # finished | interrupted | failed | running...
+    pages: int
+    new: int  # pages first stored by the last run
+    fetched: int  # pages the last run stored (kept or dropped)
+    errors: dict[str, int]  # failed fetches of the last run by reason
+    yielded_before: bool  # an earlier run stored a page with text
+
+    @property
+    def warning(self) -> str | None:
+        if self.last_run_id is None or self.outcome == "running" or not self.yielded_before:
+            return None
+        # A Telegram run with no new posts stores nothing by design; it stops at the newest known.
+        if self.fetched == 0 and self.kind != "telegram":
+            return f"{self.source}: yielded pages before, but its last run ({self.last_run_id}) stored nothing"
+        if self.fetched and sum(self.errors.values()) == self.fetched:
+            kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(self.errors.items()))
+            return f"{self.source}: yielded pages before, but its last run ({self.last_run_id}) got only errors ({kinds})"
+        return None
+
+
+def source_health(session: Session) -> list[SourceHealth]:
+    """Per source: its last run, pages, new pages, and the failed fetches of that run."""
+    last_run: dict[str, Run] = {}
+    for run in session.scalars(select(Run).order_by(Run.id)):
+        for name in run.sources or ():
+            last_run[name] = run
+    totals = {source_id: n for source_id, n in session.execute(select(Page.source_id, func.count()).group_by(Page.source_id))}
+    rows = []
+    for source in session.scalars(select(Source).order_by(Source.name)):
+        run = last_run.get(source.name)
+        new = fetched = 0
+        errors: Counter[str] = Counter()
+        yielded_before = False
+        if run is not None:
+            of_run = session.execute(
+                select(Page.first_run_id, Page.drop_reason, Page.drop_detail).where(Page.source_id == source.id, Page.last_run_id == run.id)
+            ).all()
+            fetched = len(of_run)
+            new = sum(1 for first, _, _ in of_run if first == run.id)
+            errors.update(kind for _, reason, detail in of_run if (kind := _fetch_error(reason, detail)))
+            yielded_before = session.scalar(
+                select(func.count()).select_from(Page).where(Page.source_id == source.id, Page.text.is_not(None), Page.first_run_id < run.id)
+            ) > 0
+        rows.append(SourceHealth(
+            source=source.name,
+            kind=source.kind,
+            last_run_id=run.id if run else None,
+            last_run_at=(run.finished_at or run.started_at) if run else None,
+            outcome=(run.finish_reason or run.status) if run else None,
+            pages=totals.get(source.id, 0),
+            new=new,
+            fetched=fetched,
+            errors=dict(errors.most_common()),
+            yielded_before=yielded_before,
+        ))
+    return rows
+
+
+def _fetch_error(reason: str | None, detail: str | None) -> str | None:
+    """The failed fetch a page's last visit ended with; a page whose earlier text was kept
+    carries it in its detail ("last fetch: http_500 (...)")."""
+    if reason is None and detail:
+        match = _LAST_FETCH_RE.match(detail)
+        reason = match[1] if match else None
+    if reason and (reason.startswith("http_") or reason in _FETCH_ERRORS):
+        return reason
+    return None

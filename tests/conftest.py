@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ from storage.db import open_catalogue
 
 DEMO = Path(crawler.demo.__file__).parent
 DEMO_SEEDS = DEMO / "seeds.yaml"
+FIXTURE_WEB = Path(__file__).parent / "data" / "fixture-web"  # generated sites of the schedule tests
 MANIFEST = yaml.safe_load((DEMO / "web" / "MANIFEST.yaml").read_text(encoding="utf-8"))
 
 
@@ -36,24 +38,33 @@ class SampleWebProcess:
 @pytest.fixture(scope="session")
 def sample_web() -> Iterator[SampleWebProcess]:
     """The bundled sample web in its own process, on a free loopback port."""
+    with web_server() as web:
+        yield web
+
+
+@contextlib.contextmanager
+def web_server(root: Path | None = None) -> Iterator[SampleWebProcess]:
+    """A sample web server process on a folder of sites (default: the bundled sample web)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.demo.server", "--port", "0"],
+        [sys.executable, "-m", "crawler.demo.server", "--port", "0", *(["--root", str(root)] if root else [])],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    assert line.startswith("serving http://127.0.0.1:"), line
-    yield SampleWebProcess(line.removeprefix("serving "))
-    process.terminate()
-    process.wait(timeout=10)
-    process.stdout.close()
+    try:
+        line = process.stdout.readline().strip()
+        assert line.startswith("serving http://127.0.0.1:"), line
+        yield SampleWebProcess(line.removeprefix("serving "))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
 
 
 def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`coprod ARGS` in a subprocess (a crawl needs a fresh Twisted reactor)."""
     # The study's overrides must come from the test, not from the developer's shell.
-    overrides = ("COPROD_SEEDS", "COPROD_DATABASE_URL", "COPROD_PROXY")
+    overrides = ("COPROD_SEEDS", "COPROD_DATABASE_URL", "COPROD_PROXY", "COPROD_STATE_DIR")
     full_env = {k: v for k, v in os.environ.items() if k not in overrides}
     full_env.update(env or {})
     return subprocess.run(
@@ -167,3 +178,29 @@ def screened(demo_crawl: DemoCrawl, tmp_path_factory: pytest.TempPathFactory) ->
     url = f"sqlite:///{path}"
     script_screening(url)
     return url
+
+
+def write_study(path: Path, sources: str, schedule: str = "") -> Path:
+    """A study file for the fixture web: fast crawl policy, no retries, the given sources."""
+    path.write_text(STUDY_HEAD + schedule + "sources:\n" + sources, encoding="utf-8")
+    return path
+
+
+STUDY_HEAD = """\
+version: 1
+study:
+  region: Dnipropetrovsk oblast
+  region_code: UA12000000000090473
+  window: {start: 2022-02-24, end: 2023-12-31}
+crawl:
+  depth: 10
+  pages_per_source: 1000
+  delay: 0.0
+  concurrency: 8
+  concurrency_per_domain: 4
+  timeout: 10
+  user_agent: "coprod-test/0.1 (+https://example.org/coprod)"
+  autothrottle: {start_delay: 0.0, max_delay: 1.0, target_concurrency: 4.0}
+  retry: {times: 0, backoff_base: 0.5, backoff_max: 1.0}
+lexicon: [builtin:coproduction]
+"""

@@ -122,3 +122,43 @@ def test_environment_variable_is_used_when_no_flag(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD.replace("  depth: 2", "  depth: two"))
     result = run_coprod("crawl", env={"COPROD_SEEDS": str(path)})
     assert result.returncode == 2 and str(path) in result.stderr
+
+
+SCHEDULED = GOOD.replace("sources:\n", 'schedule:\n  cron: "0 3 * * *"\n  revisit: {news: 1d}\n  sooner_with_included: 0.5\nsources:\n', 1).replace(
+    "    kind: council\n", "    kind: council\n    revisit: 12h\n", 1
+)
+
+
+def test_schedule_defaults_keep_files_without_it_valid(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, GOOD))
+    assert config.schedule.cron == "0 3 * * *"
+    assert (config.schedule.revisit.news, config.schedule.revisit.council, config.schedule.revisit.telegram) == ("1d", "7d", "6h")
+    assert config.source("council").revisit is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        ("revisit: {news: 1d}", "revisit: {news: 1x}", 13, "schedule.revisit.news", "expected a duration such as 30m, 6h, 1d or 2w (got '1x')"),
+        ("revisit: {news: 1d}", "revisit: {newz: 1d}", 13, "schedule.revisit.newz", "unknown field 'newz' (did you mean 'news'?)"),
+        ('cron: "0 3 * * *"', 'cron: "0 24 * * *"', 12, "schedule.cron", "cron hour: 24 is outside 0-23"),
+        ("sooner_with_included: 0.5", "sooner_with_included: 2", 14, "schedule.sooner_with_included", "less than or equal to 1"),
+        ("    revisit: 12h", "    revisit: 12 hours", 18, "sources[0].revisit", "expected a duration"),
+    ],
+    ids=["bad-duration", "unknown-kind", "bad-cron", "factor", "source-revisit"],
+)
+def test_bad_schedule_names_file_line_and_field(tmp_path: Path, old: str, new: str, line: int, field: str, message: str) -> None:
+    assert load_config(write(tmp_path, SCHEDULED)).source("council").revisit == "12h"
+    assert old in SCHEDULED
+    path = write(tmp_path, SCHEDULED.replace(old, new, 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}:{line}: {field}: "), str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_schedule_with_bad_duration_exits_2(tmp_path: Path) -> None:
+    path = write(tmp_path, SCHEDULED.replace("    revisit: 12h", "    revisit: soon", 1))
+    result = run_coprod("schedule", "--dry-run", "--seeds", str(path), "--db", f"sqlite:///{tmp_path / 'c.sqlite'}")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"coprod: error: {path}:18: sources[0].revisit: expected a duration such as 30m, 6h, 1d or 2w (got 'soon')"

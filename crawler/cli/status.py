@@ -1,17 +1,26 @@
-"""coprod status: the crawl runs and what the catalogue holds."""
+"""coprod status: the crawl runs, each source's health, and what the catalogue holds."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from crawler.cli.common import catalogue, command_parser
-from storage.queries import CatalogueSummary, recent_runs, summarise
+from crawler.cli.common import catalogue, command_parser, database_url
+from crawler.locks import holder_of, state_dir
+from storage.queries import CatalogueSummary, SourceHealth, recent_runs, source_health, summarise
+from storage.runs import mark_interrupted
 
 EXAMPLES = """
 coprod status
 coprod status --db sqlite:///data/demo.sqlite --runs 3
+
+sources columns: source, last_run, when (its end, else its start), outcome (finished,
+interrupted: its process died, running...), pages, new (pages first stored by the last run),
+errors (failed fetches of the last run by reason), crawling (who holds the source's lock).
+A WARN line names a source that yielded pages before but whose last run stored nothing or
+got only errors.
 """
 
 
@@ -24,8 +33,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     engine = catalogue(args)
     try:
+        with Session(engine) as session, session.begin():
+            # A run whose process died is marked here too, so no run shows running forever.
+            mark_interrupted(session)
         with Session(engine) as session:
             runs = recent_runs(session, args.runs)
+            health = source_health(session)
             summary = summarise(session)
     finally:
         engine.dispose()
@@ -36,8 +49,24 @@ def run(args: argparse.Namespace) -> int:
         for r in runs
     ]))
     print()
+    print(render_health(health, state_dir(database_url(args))))
+    print()
     print(render_summary(summary))
     return 0
+
+
+def render_health(health: list[SourceHealth], locks: Path) -> str:
+    rows = []
+    for h in health:
+        holder = holder_of(locks, h.source)
+        rows.append([
+            h.source, h.last_run_id or "-", h.last_run_at.isoformat(timespec="seconds") if h.last_run_at else "-", h.outcome or "-",
+            h.pages, h.new, ", ".join(f"{kind}: {n}" for kind, n in h.errors.items()) or "-",
+            f"pid {holder.pid} on {holder.host}" if holder else "-",
+        ])
+    lines = ["sources", table(["source", "last_run", "when", "outcome", "pages", "new", "errors", "crawling"], rows)]
+    lines += [f"WARN {h.warning}" for h in health if h.warning]
+    return "\n".join(lines)
 
 
 def render_summary(summary: CatalogueSummary) -> str:

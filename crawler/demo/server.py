@@ -10,6 +10,9 @@ Per site, ``_site.yaml`` may set ``status:`` (path -> HTTP status), ``busy:`` (p
 many first requests get "429 Too Many Requests" with ``Retry-After: 1``) and ``encoding:``
 (path prefix -> codec; such pages are sent re-encoded, with the charset only in their meta
 tag). A query ``?before=N`` (Telegram's preview paging) serves ``<path>/before-N.html``.
+For tests: ``status: {"*": 500}`` answers every path with that status, ``latency:`` (seconds)
+delays every answer, and ``generate: {pages: N, links: K}`` serves a generated site of N
+linked pages (``generated_paths``) instead of files. ``_site.yaml`` is re-read when it changes.
 ``GET /__coprod__/hits`` on the server itself returns request counts as JSON.
 
 Run it alone with ``python -m crawler.demo.server [--port N]``; it prints its URL.
@@ -22,6 +25,7 @@ import re
 import json
 import mimetypes
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +34,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-__all__ = ["SampleWeb", "default_root", "main"]
+__all__ = ["SampleWeb", "default_root", "generated_paths", "main"]
 
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -54,6 +58,9 @@ class Site:
     status: dict[str, int] = field(default_factory=dict)
     busy: dict[str, int] = field(default_factory=dict)
     encoding: dict[str, str] = field(default_factory=dict)
+    latency: float = 0.0
+    generate: dict[str, int] = field(default_factory=dict)
+    spec_mtime: float | None = None
 
     @classmethod
     def load(cls, root: Path) -> Site:
@@ -64,7 +71,31 @@ class Site:
             status=dict(spec.get("status") or {}),
             busy=dict(spec.get("busy") or {}),
             encoding=dict(spec.get("encoding") or {}),
+            latency=float(spec.get("latency") or 0.0),
+            generate=dict(spec.get("generate") or {}),
+            spec_mtime=_mtime(spec_file),
         )
+
+    def status_for(self, path: str) -> int | None:
+        return self.status.get(path, self.status.get("*"))
+
+    def generated(self, host: str, path: str) -> bytes | None:
+        """A page of the generated site: page i links to its children and back to the top."""
+        pages, links = int(self.generate["pages"]), int(self.generate.get("links", 5))
+        paths = generated_paths(pages, links)
+        if path not in paths:
+            return None
+        index = paths.index(path)
+        children = [paths[c] for c in range(index * links + 1, min(index * links + links + 1, pages))]
+        anchors = "".join(f'<li><a href="{p}">Сторінка {paths.index(p)}</a></li>' for p in children + ["/"])
+        text = " ".join(
+            f"Новина номер {index}, абзац {n}: мешканці міста обговорюють подію {index * 7 + n} на сайті {host}."
+            for n in range(1, 6)
+        )
+        return (
+            f"<html><head><title>Сторінка {index}</title></head><body><article><h1>Сторінка {index}</h1>"
+            f"<p>{text}</p></article><ul>{anchors}</ul></body></html>"
+        ).encode()
 
     def resolve(self, path: str) -> Path | None:
         """The file for a URL path, or None; never a file outside the site's folder."""
@@ -86,6 +117,19 @@ class Site:
         return None
 
 
+def generated_paths(pages: int, links: int = 5) -> list[str]:
+    """The URL paths of a generated site of `pages` pages, page 0 first (the home page);
+    page i links to pages i*links+1 ... i*links+links, so every page is within reach."""
+    return ["/"] + [f"/page/{i}" for i in range(1, pages)]
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime_ns / 1e9
+    except FileNotFoundError:
+        return None
+
+
 class SampleWeb:
     """A running sample web: `start()` it, read `.proxy_url`, `stop()` it."""
 
@@ -97,6 +141,13 @@ class SampleWeb:
         self.httpd = ThreadingHTTPServer((host, port), self._handler())
         self.httpd.daemon_threads = True
         self.thread: threading.Thread | None = None
+
+    def site(self, host: str) -> Site | None:
+        """The site of a host, re-read when its `_site.yaml` changed (tests flip statuses)."""
+        site = self.sites.get(host)
+        if site is not None and _mtime(site.root / "_site.yaml") != site.spec_mtime:
+            site = self.sites[host] = Site.load(site.root)
+        return site
 
     @property
     def proxy_url(self) -> str:
@@ -142,14 +193,20 @@ class SampleWeb:
                 with web.lock:
                     web.hits[url] += 1
                     hits = web.hits[url]
-                site = web.sites.get(host)
+                site = web.site(host)
                 if site is None:
                     return self._send(502, "text/plain; charset=utf-8", b"unknown host\n", send_body)
+                if site.latency:
+                    time.sleep(site.latency)
                 if hits <= site.busy.get(path, 0):
                     return self._send(429, "text/plain; charset=utf-8", b"slow down\n", send_body, {"Retry-After": "1"})
-                if path in site.status:
-                    code = site.status[path]
+                code = site.status_for(path)
+                if code is not None:
                     return self._send(code, "text/html; charset=utf-8", f"<h1>Error {code}</h1>".encode(), send_body)
+                if site.generate:
+                    page = site.generated(host, path)
+                    if page is not None:
+                        return self._send(200, "text/html; charset=utf-8", page, send_body)
                 before = re.fullmatch(r"before=(\d+)", target.query or "")
                 file = site.resolve(f"{path.rstrip('/')}/before-{before[1]}.html") if before else site.resolve(path)
                 if file is None:
