@@ -44,6 +44,7 @@ __all__ = [
     "Captured",
     "WarcCapture",
     "capture_dir",
+    "capture_path",
     "copy_captures",
     "read_capture",
 ]
@@ -148,7 +149,8 @@ class WarcCapture:
         body: bytes,
         captured_at: dt.datetime | None = None,
     ) -> CaptureRef:
-        """Append one exchange (response record, then its request record); flushed."""
+        """Append one exchange (response record, then its request record); flushed.
+        Lengths are given so warcio digests the bodies in memory, without temporary files."""
         if self.handle is None or self.handle.tell() >= self.max_bytes:
             self.close()
             self.open()
@@ -159,14 +161,14 @@ class WarcCapture:
         http = StatusAndHeaders(
             f"{status} {reason}", [(k, v) for k, v in response_headers if k.lower() not in _FRAMING_HEADERS], protocol="HTTP/1.1"
         )
-        response = self.writer.create_warc_record(url, "response", payload=BytesIO(body), http_headers=http, warc_headers_dict=date)
+        response = self.writer.create_warc_record(url, "response", payload=BytesIO(body), length=len(body), http_headers=http, warc_headers_dict=date)
         target = urlsplit(url)
         path = (target.path or "/") + (f"?{target.query}" if target.query else "")
         headers = list(request_headers)
         if not any(k.lower() == "host" for k, _ in headers):
             headers.insert(0, ("Host", target.netloc))
         sent = StatusAndHeaders(f"{method} {path}", headers, protocol="HTTP/1.1", is_http_request=True)
-        request = self.writer.create_warc_record(url, "request", payload=BytesIO(request_body), http_headers=sent, warc_headers_dict=date)
+        request = self.writer.create_warc_record(url, "request", payload=BytesIO(request_body), length=len(request_body), http_headers=sent, warc_headers_dict=date)
         offset = self.handle.tell()
         self.writer.write_request_response_pair(request, response)
         self.handle.flush()
