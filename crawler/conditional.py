@@ -46,7 +46,7 @@ def stored_validators(session: Session, source_names: list[str]) -> dict[str, Va
         select(PageVersion.page_id, func.max(PageVersion.number).label("number")).group_by(PageVersion.page_id).subquery()
     )
     query = (
-        select(Page.url, Page.etag, Page.last_modified, PageVersion)
+        select(Page.url, Page.etag, Page.last_modified, PageVersion.warc_file, PageVersion.warc_offset, PageVersion.warc_length, PageVersion.captured_at)
         .join(Source, Source.id == Page.source_id)
         .join(latest, latest.c.page_id == Page.id)
         .join(PageVersion, (PageVersion.page_id == Page.id) & (PageVersion.number == latest.c.number))
@@ -54,8 +54,8 @@ def stored_validators(session: Session, source_names: list[str]) -> dict[str, Va
         .where((Page.etag.is_not(None)) | (Page.last_modified.is_not(None)))
     )
     return {
-        url: Validators(etag, last_modified, CaptureRef(v.warc_file, v.warc_offset, v.warc_length, v.captured_at))
-        for url, etag, last_modified, v in session.execute(query)
+        url: Validators(etag, last_modified, CaptureRef(file, offset, length, captured_at))
+        for url, etag, last_modified, file, offset, length, captured_at in session.execute(query)
     }
 
 

@@ -303,7 +303,7 @@ COLUMN_DOCS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "oblast_codes": ("list", "KATOTTG code of each place's oblast", ()),
     "evidence_urls": ("list", "URLs of the candidate pages that are evidence of the case", ()),
     "evidence_published": ("list", "publication (else event) date of each evidence page, in the same order", ()),
-    "evidence_captures": ("list", "capture of each evidence page: the run that last fetched it, when, and the URL fetched", ()),
+    "evidence_captures": ("list", "capture of each evidence page: the run that last fetched it, when, the URL fetched, and its latest version's WARC record and capture time", ()),
     "evidence_count": ("integer", "number of evidence pages", ()),
     "coded_by": ("list", "analysts who coded the case", ()),
     "screened_by": ("list", "analysts who attached evidence to the case", ()),

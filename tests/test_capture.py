@@ -7,6 +7,7 @@ counts of full answers and 304s.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -19,11 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture
+from crawler.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture
+from crawler.conditional import ConditionalRequestMiddleware, Validators
 from crawler.sanitise import terminal_safe
 from review.screening import include_in_case
 from storage.db import open_catalogue
@@ -329,3 +334,37 @@ def test_export_captures_bundles_every_version_the_cases_cite(recrawl: Recrawl, 
     assert meta["table"] == "captures" and meta["rows"] == {"captures": 3} and meta["run_ids"]
     refused = run_coprod("export", "--what", "captures", "--out", str(tmp_path / "x.csv"), "--db", db)
     assert refused.returncode == 2 and "*.warc.gz" in refused.stderr
+
+
+# --- unit: the conditional middleware -----------------------------------------------------
+
+
+def _middleware(tmp_path: Path, ref: CaptureRef) -> tuple[ConditionalRequestMiddleware, Request]:
+    crawler = get_crawler(settings_dict={"COPROD_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite'}"})
+    middleware = ConditionalRequestMiddleware(crawler, crawler.settings["COPROD_DATABASE_URL"], tmp_path)
+    middleware.known = {"http://a.test/page": Validators('"v1"', "Mon, 01 Jan 2024 00:00:00 GMT", ref)}
+    request = Request("http://a.test/page/?utm_source=x")
+    assert middleware.process_request(request) is None
+    assert request.headers[b"If-None-Match"] == b'"v1"' and request.headers[b"If-Modified-Since"].startswith(b"Mon")
+    return middleware, request
+
+
+def test_a_304_is_answered_from_the_capture(tmp_path: Path) -> None:
+    capture = WarcCapture(tmp_path, "site-run1-x").open()
+    body = b"<html><body><a href='/next'>next</a></body></html>"
+    ref = exchange(capture, "http://a.test/page/", body, [("Content-Type", "text/html"), ("ETag", '"v1"')])
+    capture.close()
+    middleware, request = _middleware(tmp_path, ref)
+    rebuilt = middleware.process_response(request, Response(request.url, status=304, request=request))
+    assert isinstance(rebuilt, HtmlResponse) and rebuilt.status == 200 and rebuilt.body == body
+    assert NOT_MODIFIED_FLAG in rebuilt.flags and request.meta[CAPTURE_META] == ref.to_json()
+    assert middleware.crawler.stats.get_value("coprod/not_modified") == 1
+
+
+def test_a_304_without_its_capture_fetches_the_page_again(tmp_path: Path) -> None:
+    gone = CaptureRef("site-run1-x-00001.warc.gz", 0, 100, dt.datetime(2024, 1, 1))
+    middleware, request = _middleware(tmp_path, gone)
+    again = middleware.process_response(request, Response(request.url, status=304, request=request))
+    assert isinstance(again, Request) and again.dont_filter
+    assert b"If-None-Match" not in again.headers and b"If-Modified-Since" not in again.headers
+    assert middleware.process_request(again) is None and b"If-None-Match" not in again.headers  # not asked conditionally again
