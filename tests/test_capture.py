@@ -368,3 +368,16 @@ def test_a_304_without_its_capture_fetches_the_page_again(tmp_path: Path) -> Non
     assert isinstance(again, Request) and again.dont_filter
     assert b"If-None-Match" not in again.headers and b"If-Modified-Since" not in again.headers
     assert middleware.process_request(again) is None and b"If-None-Match" not in again.headers  # not asked conditionally again
+
+
+def test_show_of_an_imported_page_prints_no_terminal_escapes(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    hostile = {"url": "https://x.test/a", "title": "\x1b]0;pwned\x07Збір", "text": "Волонтери Дніпра збирають кошти\x1b[2J\x1b[31m на генератори.\rX"}
+    source = tmp_path / "a.jsonl"
+    source.write_text(json.dumps(hostile) + "\n", encoding="utf-8")
+    assert run_coprod("import", str(source), "--seeds", str(DEMO_SEEDS), "--db", db).returncode == 0
+    shown = run_coprod("show", "https://x.test/a", "--db", db)
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "\r" not in shown.stdout and "\x07" not in shown.stdout
+    assert "title: Збір" in shown.stdout and "збирають кошти на генератори.X" in shown.stdout
+    assert "not captured by a crawl (imported)" in shown.stdout
