@@ -30,6 +30,12 @@ class PageItem:
     # Set by the spider when the fetch itself failed (http_404, timeout, too_large...).
     fetch_error: str | None = None
     fetch_error_detail: str | None = None
+    # Where the response was captured (crawler.capture.CaptureRef as a dict), its
+    # validators, and whether the server answered 304 (the body then came from the capture).
+    capture: dict[str, Any] | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
 
     title: str | None = None
     text: str | None = None

@@ -23,6 +23,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.ProxyMiddleware": 740,
+    # Next to the downloader: the capture sees responses as they came; a 304 is answered
+    # from the capture before anything else sees it.
+    "crawler.capture.CaptureMiddleware": 950,
+    "crawler.conditional.ConditionalRequestMiddleware": 960,
 }
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
@@ -38,3 +42,6 @@ EXTENSIONS = {
 
 COPROD_STORE_BATCH_SIZE = 100
 COPROD_PROGRESS_INTERVAL = 0
+COPROD_CAPTURE_ENABLED = True
+COPROD_CAPTURE_MAX_BYTES = 100_000_000  # a new WARC file once one reaches this size
+COPROD_CONDITIONAL_REQUESTS = True

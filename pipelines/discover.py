@@ -103,6 +103,8 @@ class DiscoverPipeline:
         return cls(domains, keys)
 
     def process_item(self, item: PageItem) -> PageItem:
+        if item.not_modified:
+            return item
         # Links to the study's own sources are not discoveries: they are crawled already.
         item.discovered = [asdict(d) for d in discover(item.outlinks, item.text or "", self.known_domains, self.known_keys)]
         return item

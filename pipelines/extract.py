@@ -85,6 +85,8 @@ class ExtractPipeline:
         return cls(min_chars=crawler.settings.getint("COPROD_MIN_TEXT_CHARS", 1))
 
     def process_item(self, item: PageItem) -> PageItem:
+        if item.not_modified:
+            return item  # answered 304: extracted when its version was stored
         if item.fetch_error:
             raise PageDropped(item.fetch_error, item.fetch_error_detail)
         if item.html is None and item.text is not None:

@@ -168,6 +168,8 @@ class LanguagePipeline:
         return cls()
 
     def process_item(self, item: PageItem) -> PageItem:
+        if item.not_modified:
+            return item
         result = detect_language("\n".join(filter(None, (item.title, item.text))))
         item.language = result.code
         item.language_detail = {"method": result.method, "confidence": result.confidence, "shares": result.shares}

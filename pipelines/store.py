@@ -96,5 +96,6 @@ class StorePipeline:
         kept = sum(1 for _, reason, _ in batch if reason is None)
         self.crawler.stats.inc_value("coprod/stored", kept)
         self.crawler.stats.inc_value("coprod/stored/new_rows", created)
+        self.crawler.stats.inc_value("coprod/stored/unchanged", sum(1 for item, _, _ in batch if item.not_modified))
         self.crawler.stats.inc_value("coprod/stored/flagged", sum(1 for item, reason, _ in batch if reason is None and (item.relevance or {}).get("flagged")))
         logger.debug("Stored %(n)d pages (%(new)d new rows)", {"n": len(batch), "new": created})

@@ -238,6 +238,20 @@ def create_app(config: ReviewConfig, engine: Engine | None = None) -> Flask:
             next=neighbours[1],
         )
 
+    @app.get("/candidates/<int:candidate_id>/capture")
+    @requires("viewer")
+    def capture(candidate_id: int) -> Any:
+        """The candidate page's captured versions; the text of one (the latest by default)."""
+        row = g.db.get(Candidate, candidate_id)
+        if row is None or not row.page.page_versions:
+            abort(404)
+        versions = row.page.page_versions
+        wanted = request.args.get("version", type=int)
+        shown = versions[-1] if wanted is None else next((v for v in versions if v.number == wanted), None)
+        if shown is None:
+            abort(404)
+        return render_template("capture.html", candidate=row, page=row.page, versions=versions, shown=shown)
+
     @app.post("/candidates/<int:candidate_id>/decide")
     @requires("analyst")
     def decide(candidate_id: int) -> Any:

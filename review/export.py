@@ -71,6 +71,7 @@ __all__ = [
     "export_table",
     "redact_text",
     "table_frame",
+    "write_meta",
 ]
 
 TABLES = ("cases", "candidates", "decisions", "sources", "pages")
@@ -302,7 +303,7 @@ COLUMN_DOCS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "oblast_codes": ("list", "KATOTTG code of each place's oblast", ()),
     "evidence_urls": ("list", "URLs of the candidate pages that are evidence of the case", ()),
     "evidence_published": ("list", "publication (else event) date of each evidence page, in the same order", ()),
-    "evidence_captures": ("list", "capture of each evidence page: the run that last fetched it, when, and the URL fetched", ()),
+    "evidence_captures": ("list", "capture of each evidence page: the run that last fetched it, when, the URL fetched, and its latest version's WARC record and capture time", ()),
     "evidence_count": ("integer", "number of evidence pages", ()),
     "coded_by": ("list", "analysts who coded the case", ()),
     "screened_by": ("list", "analysts who attached evidence to the case", ()),
@@ -380,7 +381,7 @@ def export_table(
             if not admin_named(session, user):
                 raise BadInput(f"--no-redact refused: {user!r} is not an active admin account of this catalogue")
     frame, runs = _table(engine, what, config, filters, redact)
-    codebook, codebook_path = _codebook_of(config)
+    codebook, _ = _codebook_of(config)
     out.parent.mkdir(parents=True, exist_ok=True)
     sheets = {what: len(frame)}
     if fmt == "json":
@@ -396,6 +397,25 @@ def export_table(
             _xlsx_safe(_flat(frame)).to_excel(writer, sheet_name=what, index=False)
             _xlsx_safe(book).to_excel(writer, sheet_name="codebook", index=False)
         sheets["codebook"] = len(book)
+    write_meta(engine, out, what, fmt, runs, config=config, filters=filters, redact=redact, user=user, rows=sheets)
+    return len(frame)
+
+
+def write_meta(
+    engine: Engine,
+    out: Path,
+    what: str,
+    fmt: str,
+    runs: list[int],
+    *,
+    config: Config | None,
+    filters: ExportFilters,
+    redact: bool,
+    user: str | None,
+    rows: dict[str, int],
+) -> Path:
+    """`<out>.meta.json`: version, study file and codebook hashes, runs, filters, counts."""
+    _, codebook_path = _codebook_of(config)
     with Session(engine) as session:
         run_info = [
             {
@@ -422,11 +442,11 @@ def export_table(
         "runs": run_info,
         "filters": filters.given(),
         "redaction": {"on": redact, "by": None if redact else user},
-        "rows": sheets,
+        "rows": rows,
     }
     meta_path = out.with_name(out.name + ".meta.json")
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return len(frame)
+    return meta_path
 
 
 def _xlsx_safe(frame: pd.DataFrame) -> pd.DataFrame:

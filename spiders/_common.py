@@ -11,6 +11,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.capture import CAPTURE_META, NOT_MODIFIED_FLAG
 from crawler.config import Source
 from crawler.items import PageItem
 from crawler.study import apply_study
@@ -53,6 +54,10 @@ def page_item(response: Response, source: str) -> PageItem:
         referer=referer.decode("latin-1") if referer else None,
         outlinks=outlinks(response) if html_page else [],
         alternates=alternates(response, url) if html_page else [],
+        capture=response.meta.get(CAPTURE_META),
+        etag=_header(response, b"ETag"),
+        last_modified=_header(response, b"Last-Modified"),
+        not_modified=NOT_MODIFIED_FLAG in response.flags,
     )
 
 
@@ -108,6 +113,12 @@ def alternates(response: TextResponse, page_url: str) -> list[tuple[str, str]]:
         if url != page_url and is_http_url(url):
             found.append((link.attrib["hreflang"].lower(), url))
     return found
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    # A validator too long to store is not sent back at all (a cut one would never match).
+    return value.decode("latin-1") if value and len(value) <= 300 else None
 
 
 def _names(value: str | list[str] | None) -> list[str]:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
+from crawler.capture import CAPTURE_META
 from crawler.config import Source
 from crawler.items import PageItem
 from crawler.urls import canonical_url
@@ -137,7 +138,9 @@ class TelegramSpider(scrapy.Spider):
                 break
             self.taken[channel] += 1
             self.crawler.stats.inc_value(f"coprod/fetched/{source.name}")
-            yield post_item(post, source.name)
+            item = post_item(post, source.name)
+            item.capture = response.meta.get(CAPTURE_META)  # the preview page the post was read from
+            yield item
         if not done and page.before is not None and page.has_older:
             yield self._request(channel, source, before=page.before, newest=newest)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from crawler.config import Source as SourceConfig
 from crawler.errors import BadInput, SchemaMismatch
@@ -32,6 +32,7 @@ from storage.models import (
     SourceLink,
     utcnow,
 )
+from storage.versions import record_version, seen_unchanged
 
 __all__ = [
     "apply_relevance",
@@ -159,7 +160,7 @@ def write_pages(
     sighting; a failed re-fetch records the failure without erasing the text stored before.
     """
     urls = [item.url for item, _, _ in items]
-    existing = {page.url: page for page in session.scalars(select(Page).where(Page.url.in_(urls)))}
+    existing = {page.url: page for page in session.scalars(select(Page).where(Page.url.in_(urls)).options(selectinload(Page.page_versions)))}
     hashes = {item.content_hash for item, reason, _ in items if item.content_hash and not reason}
     # The first page stored with a text is its original; later copies (an aggregator
     # republishing a story) point to it and do not become candidates of their own.
@@ -170,6 +171,10 @@ def write_pages(
     touched: list[Page] = []
     for item, reason, detail in items:
         page = existing.get(item.url)
+        if item.not_modified:
+            if page is not None:
+                seen_unchanged(page, item, run_id)
+            continue
         if page is None:
             page = Page(url=item.url, first_run_id=run_id, first_seen=item.fetched_at, source_id=source_ids[item.source])
             session.add(page)
@@ -203,6 +208,9 @@ def write_pages(
         page.alternates = [list(pair) for pair in item.alternates]
         page.extra = dict(item.extra)
         apply_relevance(page, item.relevance)
+        page.etag = item.etag
+        page.last_modified = item.last_modified
+        record_version(page, item, run_id)
         original = originals.setdefault(item.content_hash or "", page) if item.content_hash else page
         page.duplicate_of = original if original is not page else None
         touched.append(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Page",
     "PageIdentifier",
     "PagePlace",
+    "PageVersion",
     "RankerRun",
     "Run",
     "SchemaInfo",
@@ -152,12 +153,51 @@ class Page(Base):
     event_date: Mapped[str | None] = mapped_column(String(10))  # the engine's date: metadata, else text
     relevance: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    # The latest fetch's validators, sent back as If-None-Match / If-Modified-Since.
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+
     source: Mapped[Source] = relationship(back_populates="pages")
     identifiers: Mapped[list[PageIdentifier]] = relationship(back_populates="page", cascade="all, delete-orphan")
     places: Mapped[list[PagePlace]] = relationship(back_populates="page", cascade="all, delete-orphan")
     duplicate_of: Mapped[Page | None] = relationship(remote_side=[id], foreign_keys=[duplicate_of_id])
     version_of: Mapped[Page | None] = relationship(remote_side=[id], foreign_keys=[version_of_id])
     candidate: Mapped[Candidate | None] = relationship(back_populates="page")
+    page_versions: Mapped[list[PageVersion]] = relationship(back_populates="page", order_by="PageVersion.number", cascade="all, delete-orphan")
+
+
+class PageVersion(Base):
+    """One content of a page (by content hash), with the WARC capture it was read from.
+
+    A page fetched again with the same content only moves `last_seen`; changed content
+    becomes the next version, the earlier ones kept. `warc_file` is a name inside the
+    capture folder (made from run, spider and time, never from scraped content);
+    `warc_offset`/`warc_length` span the response record and its request record.
+    """
+
+    __tablename__ = "page_versions"
+    __table_args__ = (UniqueConstraint("page_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per page
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    fetched_url: Mapped[str] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)
+    warc_file: Mapped[str | None] = mapped_column(String(200))  # None: imported, not captured by a crawl
+    warc_offset: Mapped[int | None] = mapped_column(BigInteger)
+    warc_length: Mapped[int | None] = mapped_column(BigInteger)
+    captured_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    page: Mapped[Page] = relationship(back_populates="page_versions")
 
 
 class PageIdentifier(Base):

@@ -349,6 +349,15 @@ def page_facets(session: Session) -> dict[str, dict[str, Any]]:
     }
 
 
+def _capture_of(page: Page) -> str:
+    """The run that last fetched an evidence page, when, and the WARC record of its latest version."""
+    seen = f"run {page.last_run_id} at {_iso(page.last_seen)}: {page.fetched_url}"
+    latest = page.page_versions[-1] if page.page_versions else None
+    if latest is None or not latest.warc_file:
+        return seen
+    return f"{seen} (v{latest.number}, WARC {latest.warc_file} at {latest.warc_offset}, captured {_iso(latest.captured_at)})"
+
+
 def case_rows(session: Session, codebook_fields: Sequence[Any]) -> list[dict[str, Any]]:
     """Open cases (not merged into another), by id, with every codebook field (`fields` are
     `review.codebook.Field`s: multi-valued ones come out as lists), the places their
@@ -396,7 +405,7 @@ def case_rows(session: Session, codebook_fields: Sequence[Any]) -> list[dict[str
             row[f"{key}_codes"] = [p.get(f"{key}_code") or "" for p in places]
         row["evidence_urls"] = [page.url for page in pages]
         row["evidence_published"] = [page.published or page.event_date or "" for page in pages]
-        row["evidence_captures"] = [f"run {page.last_run_id} at {_iso(page.last_seen)}: {page.fetched_url}" for page in pages]
+        row["evidence_captures"] = [_capture_of(page) for page in pages]
         row["evidence_count"] = len(pages)
         row["first_seen"] = _iso(min((p.first_seen for p in pages), default=None))
         row["last_seen"] = _iso(max((p.last_seen for p in pages), default=None))

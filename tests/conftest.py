@@ -64,7 +64,7 @@ def web_server(root: Path | None = None) -> Iterator[SampleWebProcess]:
 def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`coprod ARGS` in a subprocess (a crawl needs a fresh Twisted reactor)."""
     # The study's overrides must come from the test, not from the developer's shell.
-    overrides = ("COPROD_SEEDS", "COPROD_DATABASE_URL", "COPROD_PROXY", "COPROD_STATE_DIR")
+    overrides = ("COPROD_SEEDS", "COPROD_DATABASE_URL", "COPROD_PROXY", "COPROD_STATE_DIR", "COPROD_CAPTURE_DIR")
     full_env = {k: v for k, v in os.environ.items() if k not in overrides}
     full_env.update(env or {})
     return subprocess.run(

@@ -9,7 +9,7 @@ from crawler.cli import build_parser
 from tests.conftest import run_coprod
 
 
-@pytest.mark.parametrize("command", ["crawl", "demo", "import", "rescore", "evaluate", "sources", "serve", "users", "learn", "simulate", "export", "status"])
+@pytest.mark.parametrize("command", ["crawl", "demo", "import", "rescore", "evaluate", "sources", "serve", "users", "learn", "simulate", "export", "status", "show"])
 def test_every_command_has_help_with_examples(command: str, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args([command, "--help"])

@@ -66,7 +66,7 @@ def first_candidate(catalogue: str) -> int:
 
 
 ROUTES = [
-    ("GET", "/", "viewer"), ("GET", "/queue", "viewer"), ("GET", "/candidates/{c}", "viewer"), ("GET", "/cases", "viewer"),
+    ("GET", "/", "viewer"), ("GET", "/queue", "viewer"), ("GET", "/candidates/{c}", "viewer"), ("GET", "/candidates/{c}/capture", "viewer"), ("GET", "/cases", "viewer"),
     ("GET", "/stats", "viewer"), ("GET", "/sources", "viewer"), ("GET", "/conflicts", "admin"),
     ("POST", "/candidates/{c}/decide", "analyst"), ("POST", "/sources/decide", "analyst"), ("POST", "/conflicts/{c}", "admin"),
     ("POST", "/cases/1/code", "analyst"), ("POST", "/cases/1/merge", "analyst"), ("POST", "/cases/1/split", "analyst"),
@@ -132,6 +132,25 @@ def test_hostile_page_text_is_escaped_and_scripts_are_forbidden(catalogue: str) 
     assert "&lt;script&gt;" in html and "onerror=&#34;alert(1)&#34;" in html
     assert 'href="javascript:' not in html
     assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
+
+
+def test_the_captured_version_is_shown_escaped_with_its_capture_time(catalogue: str) -> None:
+    engine = open_catalogue(catalogue, create=False)
+    with Session(engine) as session, session.begin():
+        candidate = session.scalar(select(Candidate).order_by(Candidate.id.desc()))
+        version = candidate.page.page_versions[-1]
+        version.text = '<script>alert("v")</script> Збір на генератори'
+        cid, captured = candidate.id, version.captured_at
+    engine.dispose()
+    client = make_app(catalogue).test_client()
+    login(client, "vic")
+    view = client.get(f"/candidates/{cid}").get_data(as_text=True)
+    assert f"captured {captured.isoformat(timespec='minutes')}" in view and f'href="/candidates/{cid}/capture"' in view
+    answer = client.get(f"/candidates/{cid}/capture")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert f"captured {captured.isoformat(timespec='seconds')} UTC" in html and ".warc.gz</code>" in html
+    assert client.get(f"/candidates/{cid}/capture?version=99").status_code == 404
 
 
 def test_decisions_are_appended_and_simultaneous_ones_are_both_kept(catalogue: str) -> None:

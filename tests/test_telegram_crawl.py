@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from storage.db import open_catalogue
-from storage.models import Candidate, Page, PageIdentifier, PagePlace, Run, SourceLink
+from storage.models import Candidate, Page, PageIdentifier, PagePlace, PageVersion, Run, SourceLink
 from tests.conftest import DEMO, DEMO_SEEDS, run_coprod
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +71,7 @@ def test_channel_crawl_stores_each_post_stops_at_the_window_and_resumes_from_the
     engine = open_catalogue(db, create=False)
     with Session(engine) as session, session.begin():
         ids = [p.id for p in session.scalars(select(Page).where(Page.url.in_([f"http://telegram.test/dnipro_pomich/{i}" for i in newest])))]
-        for table in (Candidate, PageIdentifier, PagePlace, SourceLink):
+        for table in (Candidate, PageIdentifier, PagePlace, PageVersion, SourceLink):
             session.execute(delete(table).where(table.page_id.in_(ids)))
         session.execute(delete(Page).where(Page.id.in_(ids)))
     engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 import crawler.demo
 
+from crawler.capture import capture_dir
 from crawler.cli.common import command_parser
 from crawler.cli.status import render_summary, table
 from crawler.config import load_config, resolve_setting
@@ -54,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         for stale in (db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")):
             stale.unlink(missing_ok=True)
         database = f"sqlite:///{db_file}"
+        if capture_dir(database) == args.out / "demo-captures":
+            shutil.rmtree(args.out / "demo-captures", ignore_errors=True)  # the old catalogue's captures
     web = SampleWeb(port=args.port).start()
     print(f"sample web: {len(web.sites)} sites on {web.proxy_url} ({', '.join(web.sites)})")
     try:

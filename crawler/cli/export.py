@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crawler.cli.common import catalogue, command_parser, config_of, seeds_path
+from crawler.capture import capture_dir
+from crawler.cli.common import catalogue, command_parser, config_of, database_url, seeds_path
 from crawler.config import Config
+from crawler.errors import BadInput
+from review.captures import export_captures
 from review.export import FILTER_TABLES, FORMATS, TABLES, ExportFilters, export_table
 
 EXAMPLES = """
@@ -17,6 +20,7 @@ coprod export --what decisions --format json --out decisions.json
 coprod export --what sources --format csv --out sources.csv
 coprod export --db sqlite:///data/demo.sqlite --what pages --format json --out pages.json
 coprod export --what cases --no-redact --user ada --out cases-full.csv   # ada: an admin account
+coprod export --what captures --out evidence.warc.gz                     # the WARC records cases cite
 
 Every export writes PATH.meta.json beside PATH: coprod version, sha256 of the study file
 and of the codebook, the crawl runs the rows come from, export time (UTC), filters,
@@ -50,6 +54,10 @@ pages columns: url, source, source_kind, language, title, published (page metada
   in_window, places, place_codes (KATOTTG), identifiers (kind:value; cards masked), ict,
   reasons, drop_reason, drop_detail, http_status, content_type, encoding, duplicate_of,
   first_seen, last_seen, fetched_url, text
+captures: one WARC file (--format is ignored) with the response and request records of
+  every captured version of every evidence page of the open cases, copied byte for byte
+  from the capture folder (--captures DIR, else $COPROD_CAPTURE_DIR, else beside the
+  catalogue); not redacted: captures are the pages as published
 candidates columns: candidate_id, url, source, language, title, published, event_date, score,
   status, direction, mode, in_region, in_window, places, place_codes, identifiers, ict,
   reasons, flagged_at
@@ -57,8 +65,8 @@ candidates columns: candidate_id, url, source, language, title, published, event
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = command_parser(commands, "export", "Export cases, candidates, decisions, sources or pages from the catalogue.", EXAMPLES)
-    parser.add_argument("--what", choices=TABLES, default="candidates", help="which table (default: candidates)")
+    parser = command_parser(commands, "export", "Export cases, candidates, decisions, sources, pages or the cases' captures from the catalogue.", EXAMPLES)
+    parser.add_argument("--what", choices=TABLES + ("captures",), default="candidates", help="which table, or captures (default: candidates)")
     parser.add_argument("--format", choices=FORMATS, default="csv", help="file format (default: csv)")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="file to write (and PATH.meta.json)")
     for name, metavar, meaning in (
@@ -69,6 +77,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     ):
         parser.add_argument(f"--{name}", metavar=metavar, help=f"{meaning}; for {', '.join(FILTER_TABLES[name])}")
     parser.add_argument("--no-redact", dest="redact", action="store_false", help="keep phones, private emails (cards stay masked in the catalogue); needs --user naming an admin")
+    parser.add_argument("--captures", metavar="DIR", help="capture folder, for --what captures (default: $COPROD_CAPTURE_DIR, else beside the catalogue)")
     parser.add_argument("--user", metavar="NAME", help="the admin account that turns redaction off (recorded in the metadata)")
     parser.set_defaults(run=run)
 
@@ -83,10 +92,24 @@ def _config(args: argparse.Namespace) -> Config | None:
 def run(args: argparse.Namespace) -> int:
     config = _config(args)
     filters = ExportFilters(status=args.status, mode=args.mode, since=args.since, place=args.place)
+    if args.what == "captures":
+        return _captures(args, config, filters)
     engine = catalogue(args)
     try:
         rows = export_table(engine, args.what, args.format, args.out, config=config, filters=filters, redact=args.redact, user=args.user)
     finally:
         engine.dispose()
     print(f"wrote {rows} {args.what} to {args.out} (metadata: {args.out}.meta.json)")
+    return 0
+
+
+def _captures(args: argparse.Namespace, config: Config | None, filters: ExportFilters) -> int:
+    if filters.given() or not args.redact:
+        raise BadInput("--what captures takes no filters and no --no-redact: it bundles every open case's captures")
+    engine = catalogue(args)
+    try:
+        copied = export_captures(engine, args.out, capture_dir(database_url(args), args.captures), config)
+    finally:
+        engine.dispose()
+    print(f"wrote {copied} captured exchanges to {args.out} (metadata: {args.out}.meta.json)")
     return 0

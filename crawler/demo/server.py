@@ -13,7 +13,11 @@ tag). A query ``?before=N`` (Telegram's preview paging) serves ``<path>/before-N
 For tests: ``status: {"*": 500}`` answers every path with that status, ``latency:`` (seconds)
 delays every answer, and ``generate: {pages: N, links: K}`` serves a generated site of N
 linked pages (``generated_paths``) instead of files. ``_site.yaml`` is re-read when it changes.
-``GET /__coprod__/hits`` on the server itself returns request counts as JSON.
+``GET /__coprod__/hits`` on the server itself returns request counts as JSON: per URL
+(``by_url``), file answers sent with their body (``bodies_by_url``) and ``304 Not
+Modified`` answers (``not_modified``, ``not_modified_by_url``). File answers carry an
+ETag (hash of the body) and Last-Modified (the file's mtime) and honour If-None-Match and
+If-Modified-Since, so a copy of the web served with ``--root`` can be edited between crawls.
 
 Run it alone with ``python -m crawler.demo.server [--port N]``; it prints its URL.
 """
@@ -21,6 +25,8 @@ Run it alone with ``python -m crawler.demo.server [--port N]``; it prints its UR
 from __future__ import annotations
 
 import argparse
+import email.utils
+import hashlib
 import re
 import json
 import mimetypes
@@ -137,6 +143,8 @@ class SampleWeb:
         self.root = root or default_root()
         self.sites = {d.name: Site.load(d) for d in sorted(self.root.iterdir()) if d.is_dir()}
         self.hits: Counter[str] = Counter()
+        self.bodies: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer((host, port), self._handler())
         self.httpd.daemon_threads = True
@@ -187,7 +195,13 @@ class SampleWeb:
                 path = target.path or "/"
                 if path == HITS_PATH and host in ("127.0.0.1", "localhost"):
                     with web.lock:
-                        body = json.dumps({"total": sum(web.hits.values()), "by_url": dict(web.hits)}).encode()
+                        body = json.dumps({
+                            "total": sum(web.hits.values()),
+                            "by_url": dict(web.hits),
+                            "bodies_by_url": dict(web.bodies),
+                            "not_modified": sum(web.not_modified.values()),
+                            "not_modified_by_url": dict(web.not_modified),
+                        }).encode()
                     return self._send(200, "application/json", body, send_body)
                 url = f"http://{host}{path}" + (f"?{target.query}" if target.query else "")
                 with web.lock:
@@ -218,14 +232,36 @@ class SampleWeb:
                 if codec:
                     body = body.decode("utf-8").encode(codec)
                     content_type = "text/html"
-                self._send(200, content_type, body, send_body)
+                mtime = int(file.stat().st_mtime)
+                validators = {"ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"', "Last-Modified": email.utils.formatdate(mtime, usegmt=True)}
+                if self._unchanged(validators["ETag"], mtime):
+                    with web.lock:
+                        web.not_modified[url] += 1
+                    return self._send(304, content_type, b"", False, validators)
+                if send_body:
+                    with web.lock:
+                        web.bodies[url] += 1
+                self._send(200, content_type, body, send_body, validators)
+
+            def _unchanged(self, etag: str, mtime: int) -> bool:
+                """If-None-Match decides when given; else If-Modified-Since (to the second)."""
+                if_none_match = self.headers.get("If-None-Match")
+                if if_none_match is not None:
+                    return etag in [tag.strip() for tag in if_none_match.split(",")] or if_none_match.strip() == "*"
+                since = self.headers.get("If-Modified-Since")
+                try:
+                    parsed = email.utils.parsedate_to_datetime(since) if since else None
+                except (TypeError, ValueError):
+                    return False
+                return parsed is not None and mtime <= parsed.timestamp()
 
             def _send(self, code: int, content_type: str, body: bytes, send_body: bool, headers: dict[str, str] | None = None) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", content_type)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
+                if code != 304:  # a 304 has no body, so no length either
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if send_body:
                     self.wfile.write(body)

@@ -78,5 +78,7 @@ class RelevancePipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         assert self.engine is not None, "open_spider() loads the engine"
+        if item.not_modified:
+            return item
         apply_assessment(item, self.engine, self.sources.get(item.source))
         return item

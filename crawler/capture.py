@@ -1,0 +1,289 @@
+"""Raw capture: every fetched response written to WARC files, with the request that got it.
+
+Each exchange is a gzipped response record followed by its request record (warcio,
+digests included, so `warcio check` passes); a `CaptureRef` (file, offset, length, time)
+names the pair and travels with the page into the catalogue, where each page version
+cites its capture. Files are named from spider, run, time and a counter only, rotate by
+size (`COPROD_CAPTURE_MAX_BYTES`), and live in the capture folder: `COPROD_CAPTURE_DIR`
+(setting, then environment variable), else `<catalogue stem>-captures/` beside a SQLite
+catalogue, else `data/captures`. Records are flushed to the operating system as they are
+written, before the page that cites them can reach the store, so no committed row ever
+cites bytes that are not on disk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from sqlalchemy.engine import make_url
+from twisted.web.http import RESPONSES
+from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import DecompressingBufferedReader
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from crawler import __version__ as coprod_version
+
+__all__ = [
+    "CAPTURE_META",
+    "NOT_MODIFIED_FLAG",
+    "CaptureMiddleware",
+    "CaptureRef",
+    "Captured",
+    "WarcCapture",
+    "capture_dir",
+    "capture_path",
+    "copy_captures",
+    "read_capture",
+]
+
+CAPTURE_META = "coprod_capture"  # request meta key: the CaptureRef (as a dict) of its response
+NOT_MODIFIED_FLAG = "not_modified"  # response flag: rebuilt from its capture after a 304
+DEFAULT_MAX_BYTES = 100_000_000
+# Hop-by-hop framing: the body Scrapy hands over is already de-chunked.
+_FRAMING_HEADERS = {"transfer-encoding"}
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.warc\.gz")
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where one exchange lies: a file in the capture folder, the byte range of its
+    response record and request record, and when it was captured (UTC)."""
+
+    file: str
+    offset: int
+    length: int
+    captured_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"captured_at": self.captured_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> CaptureRef:
+        return cls(value["file"], int(value["offset"]), int(value["length"]), dt.datetime.fromisoformat(value["captured_at"]))
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A captured response read back: the payload as sent (`raw`, still content-encoded)
+    and decoded (`body`)."""
+
+    url: str
+    warc_date: str
+    status: int
+    headers: list[tuple[str, str]]
+    raw: bytes
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+
+def capture_dir(database_url: str | None, explicit: str | None = None) -> Path:
+    """The capture folder: `explicit`, else $COPROD_CAPTURE_DIR, else beside a SQLite
+    catalogue (`data/coprod.sqlite` -> `data/coprod-captures/`), else `data/captures`."""
+    chosen = explicit or os.environ.get("COPROD_CAPTURE_DIR")
+    if chosen:
+        return Path(chosen)
+    if database_url:
+        parsed = make_url(database_url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            path = Path(parsed.database)
+            return path.with_name(f"{path.stem}-captures")
+    return Path("data/captures")
+
+
+def capture_path(folder: Path, name: str) -> Path:
+    """A capture file by its stored name; never anything outside the folder."""
+    if not _SAFE_NAME.fullmatch(name):
+        raise ValueError(f"not a capture file name: {name!r}")
+    return folder / name
+
+
+class WarcCapture:
+    """Writes exchanges into `<prefix>-NNNNN.warc.gz` files, a new file once one reaches
+    `max_bytes`; each file starts with a warcinfo record."""
+
+    def __init__(self, folder: Path, prefix: str, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.folder = folder
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.counter = 0
+        self.handle: IO[bytes] | None = None
+        self.writer: WARCWriter | None = None
+        self.name = ""
+        self.files: list[str] = []
+
+    def open(self) -> WarcCapture:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.counter += 1
+        self.name = f"{self.prefix}-{self.counter:05d}.warc.gz"
+        self.handle = capture_path(self.folder, self.name).open("xb")  # never overwrite a capture
+        self.writer = WARCWriter(self.handle, gzip=True, warc_version="1.1")
+        info = {"software": f"coprod/{coprod_version} (warcio)", "format": "WARC File Format 1.1", "isPartOf": self.prefix}
+        self.writer.write_record(self.writer.create_warcinfo_record(self.name, info))
+        self.handle.flush()
+        self.files.append(self.name)
+        return self
+
+    def write(
+        self,
+        url: str,
+        method: str,
+        request_headers: Iterable[tuple[str, str]],
+        request_body: bytes,
+        status: int,
+        response_headers: Iterable[tuple[str, str]],
+        body: bytes,
+        captured_at: dt.datetime | None = None,
+    ) -> CaptureRef:
+        """Append one exchange (response record, then its request record); flushed.
+        Lengths are given so warcio digests the bodies in memory, without temporary files."""
+        if self.handle is None or self.handle.tell() >= self.max_bytes:
+            self.close()
+            self.open()
+        assert self.handle is not None and self.writer is not None
+        when = captured_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        date = {"WARC-Date": when.isoformat(timespec="microseconds") + "Z"}
+        reason = RESPONSES.get(status, b"").decode("latin-1") or "Unknown"
+        http = StatusAndHeaders(
+            f"{status} {reason}", [(k, v) for k, v in response_headers if k.lower() not in _FRAMING_HEADERS], protocol="HTTP/1.1"
+        )
+        response = self.writer.create_warc_record(url, "response", payload=BytesIO(body), length=len(body), http_headers=http, warc_headers_dict=date)
+        target = urlsplit(url)
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        headers = list(request_headers)
+        if not any(k.lower() == "host" for k, _ in headers):
+            headers.insert(0, ("Host", target.netloc))
+        sent = StatusAndHeaders(f"{method} {path}", headers, protocol="HTTP/1.1", is_http_request=True)
+        request = self.writer.create_warc_record(url, "request", payload=BytesIO(request_body), length=len(request_body), http_headers=sent, warc_headers_dict=date)
+        offset = self.handle.tell()
+        self.writer.write_request_response_pair(request, response)
+        self.handle.flush()
+        return CaptureRef(self.name, offset, self.handle.tell() - offset, when)
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+            self.handle = self.writer = None
+
+
+def read_capture(folder: Path, ref: CaptureRef) -> Captured:
+    """The response record a capture reference names."""
+    with capture_path(folder, ref.file).open("rb") as handle:
+        handle.seek(ref.offset)
+        for record in ArchiveIterator(handle):
+            if record.rec_type != "response" or record.http_headers is None:
+                break
+            raw = record.raw_stream.read()
+            body = _decoded(record, raw)
+            return Captured(
+                url=record.rec_headers.get_header("WARC-Target-URI"),
+                warc_date=record.rec_headers.get_header("WARC-Date"),
+                status=int(record.http_headers.get_statuscode()),
+                headers=list(record.http_headers.headers),
+                raw=raw,
+                body=body,
+            )
+    raise ValueError(f"{ref.file}@{ref.offset}: not a response record")
+
+
+def _decoded(record: Any, raw: bytes) -> bytes:
+    encoding = (record.http_headers.get_header("Content-Encoding") or "").lower()
+    if encoding not in ("gzip", "deflate", "br"):
+        return raw
+    return DecompressingBufferedReader(BytesIO(raw), decomp_type=encoding).read()
+
+
+def copy_captures(folder: Path, refs: Iterable[CaptureRef], out: IO[bytes]) -> int:
+    """Copy the cited exchanges, byte for byte, each once, after a warcinfo record; returns
+    how many were copied (gzip members concatenate into a valid WARC file)."""
+    writer = WARCWriter(out, gzip=True, warc_version="1.1")
+    writer.write_record(writer.create_warcinfo_record(None, {"software": f"coprod/{coprod_version}", "format": "WARC File Format 1.1"}))
+    copied = 0
+    for ref in dict.fromkeys(refs):
+        with capture_path(folder, ref.file).open("rb") as handle:
+            handle.seek(ref.offset)
+            out.write(handle.read(ref.length))
+        copied += 1
+    return copied
+
+
+def exchange_of(request: Request, response: Response) -> dict[str, Any]:
+    """A Scrapy request and response as `WarcCapture.write` arguments."""
+    return {
+        "url": response.url,
+        "method": request.method,
+        "request_headers": list(_header_pairs(request.headers)),
+        "request_body": request.body,
+        "status": response.status,
+        "response_headers": list(_header_pairs(response.headers)),
+        "body": response.body,
+    }
+
+
+def _header_pairs(headers: Any) -> Iterator[tuple[str, str]]:
+    for name, values in headers.items():
+        for value in values:
+            yield name.decode("latin-1"), value.decode("latin-1")
+
+
+class CaptureMiddleware:
+    """Downloader middleware writing every response (and its request) to the capture
+    files; the reference goes into the request's meta for the spider to put on the page.
+
+    It sits next to the downloader, so it records the response as it came (still
+    compressed when it was); responses rebuilt from a capture are not written again.
+    """
+
+    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int):
+        self.crawler = crawler
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.capture: WarcCapture | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CaptureMiddleware:
+        settings = crawler.settings
+        if not settings.getbool("COPROD_CAPTURE_ENABLED", True):
+            raise NotConfigured("capture is off (COPROD_CAPTURE_ENABLED)")
+        folder = capture_dir(settings.get("COPROD_DATABASE_URL"), settings.get("COPROD_CAPTURE_DIR"))
+        middleware = cls(crawler, folder, settings.getint("COPROD_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES))
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_opened(self, spider: Spider) -> None:
+        # The store pipeline has opened the run by now (pipelines open before this signal).
+        run = self.crawler.stats.get_value("coprod/run_id")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        prefix = f"{re.sub(r'[^a-z0-9_]+', '-', spider.name.lower())}-run{run or 0}-{stamp}"
+        self.capture = WarcCapture(self.folder, prefix, self.max_bytes).open()
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.capture is not None:
+            self.capture.close()
+            self.crawler.stats.set_value("coprod/capture/files", len(self.capture.files))
+            self.capture = None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if self.capture is None or NOT_MODIFIED_FLAG in response.flags:
+            return response
+        ref = self.capture.write(**exchange_of(request, response))
+        request.meta[CAPTURE_META] = ref.to_json()
+        self.crawler.stats.inc_value("coprod/captured")
+        return response
