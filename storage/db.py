@@ -36,6 +36,7 @@ from storage.versions import record_version, seen_unchanged
 
 __all__ = [
     "apply_relevance",
+    "catalogue_engine",
     "ensure_source",
     "finish_run",
     "open_catalogue",
@@ -48,6 +49,14 @@ __all__ = [
 
 def open_catalogue(url: str, *, create: bool = True) -> Engine:
     """An engine on the catalogue at `url`, its schema created or checked."""
+    engine = catalogue_engine(url, create=create)
+    _check_schema(engine, url, create)
+    return engine
+
+
+def catalogue_engine(url: str, *, create: bool = True) -> Engine:
+    """An engine on the database at `url` (a SQLite file must exist unless `create`), with
+    coprod's SQLite settings; its schema is not looked at."""
     try:
         parsed = make_url(url)
     except Exception:
@@ -60,7 +69,6 @@ def open_catalogue(url: str, *, create: bool = True) -> Engine:
     engine = create_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    _check_schema(engine, url, create)
     return engine
 
 
@@ -82,6 +90,11 @@ def _check_schema(engine: Engine, url: str, create: bool) -> None:
     if "schema_info" in existing:
         with Session(engine) as session:
             version = session.scalar(select(SchemaInfo.version))
+        if version is not None and version < SCHEMA_VERSION:
+            raise SchemaMismatch(
+                f"{url} has catalogue schema version {version}; this coprod reads version {SCHEMA_VERSION} "
+                f"(upgrade it with: coprod migrate --db {url})"
+            )
         if version != SCHEMA_VERSION:
             raise SchemaMismatch(
                 f"{url} has catalogue schema version {version}; this coprod reads version {SCHEMA_VERSION}"

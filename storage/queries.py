@@ -22,6 +22,7 @@ from storage.models import (
     Decision,
     DiscoveredSource,
     Page,
+    PageVersion,
     Run,
     Source,
     SourceLink,
@@ -563,6 +564,7 @@ class SourceHealth:
     outcome: str | None  # finished | interrupted | failed | running...
     pages: int
     new: int  # pages first stored by the last run
+    versions: int  # page versions first seen by the last run (new pages' first versions and changed pages)
     fetched: int  # pages the last run stored (kept or dropped)
     errors: dict[str, int]  # failed fetches of the last run by reason
     yielded_before: bool  # an earlier run stored a page with text
@@ -581,7 +583,8 @@ class SourceHealth:
 
 
 def source_health(session: Session) -> list[SourceHealth]:
-    """Per source: its last run, pages, new pages, and the failed fetches of that run."""
+    """Per source: its last run, pages, new pages and new page versions, and the failed
+    fetches of that run."""
     last_run: dict[str, Run] = {}
     for run in session.scalars(select(Run).order_by(Run.id)):
         for name in run.sources or ():
@@ -590,7 +593,7 @@ def source_health(session: Session) -> list[SourceHealth]:
     rows = []
     for source in session.scalars(select(Source).order_by(Source.name)):
         run = last_run.get(source.name)
-        new = fetched = 0
+        new = fetched = versions = 0
         errors: Counter[str] = Counter()
         yielded_before = False
         if run is not None:
@@ -600,6 +603,10 @@ def source_health(session: Session) -> list[SourceHealth]:
             fetched = len(of_run)
             new = sum(1 for first, _, _ in of_run if first == run.id)
             errors.update(kind for _, reason, detail in of_run if (kind := _fetch_error(reason, detail)))
+            versions = session.scalar(
+                select(func.count()).select_from(PageVersion).join(Page, Page.id == PageVersion.page_id)
+                .where(Page.source_id == source.id, PageVersion.first_run_id == run.id)
+            ) or 0
             yielded_before = session.scalar(
                 select(func.count()).select_from(Page).where(Page.source_id == source.id, Page.text.is_not(None), Page.first_run_id < run.id)
             ) > 0
@@ -611,6 +618,7 @@ def source_health(session: Session) -> list[SourceHealth]:
             outcome=(run.finish_reason or run.status) if run else None,
             pages=totals.get(source.id, 0),
             new=new,
+            versions=versions,
             fetched=fetched,
             errors=dict(errors.most_common()),
             yielded_before=yielded_before,

@@ -17,7 +17,7 @@ SOURCES = """\
 
 
 def source_line(status_output: str, name: str) -> str:
-    """The source's row of the sources table (source, last_run, when, outcome, pages, new, errors, crawling)."""
+    """The source's row of the sources table (source, last_run, when, outcome, pages, new, versions, errors, crawling)."""
     section = status_output.split("\nsources\n", 1)[1].split("\n\n", 1)[0]
     return next(line.strip() for line in section.splitlines() if line.strip().startswith(name + " "))
 
@@ -40,10 +40,10 @@ def test_status_flags_a_source_whose_pages_turned_to_500s(tmp_path: Path) -> Non
         broken = run_coprod("status", "--db", url)
 
     assert healthy.returncode == 0 and "WARN" not in healthy.stdout
-    assert re.fullmatch(r"small +1 +\S+ +finished +6 +6 +- +-", source_line(healthy.stdout, "small"))
+    assert re.fullmatch(r"small +1 +\S+ +finished +6 +6 +6 +- +-", source_line(healthy.stdout, "small"))
     assert broken.returncode == 0, broken.stderr
     # Nothing new; the home page failed, so nothing else was reached.
-    assert re.fullmatch(r"small +2 +\S+ +finished +6 +0 +http_500: 1 +-", source_line(broken.stdout, "small"))
+    assert re.fullmatch(r"small +2 +\S+ +finished +6 +0 +0 +http_500: 1 +-", source_line(broken.stdout, "small"))
     warnings = [line for line in broken.stdout.splitlines() if line.startswith("WARN")]
     assert warnings == ["WARN small: yielded pages before, but its last run (2) got only errors (http_500: 1)"]
     # The existing sections are still there.

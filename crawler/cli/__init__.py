@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.cli import crawl, demo, evaluate, export, ingest, learn, report, rescore, schedule, serve, show, sources, status, users
+from crawler.cli import crawl, demo, evaluate, export, ingest, learn, migrate, report, rescore, schedule, serve, show, sources, status, users
 from crawler.errors import CoprodError
 
 __all__ = ["main"]
 
-COMMANDS = (crawl, demo, ingest, rescore, evaluate, sources, serve, users, export, report, status, schedule, show)
+COMMANDS = (crawl, demo, ingest, rescore, evaluate, sources, serve, users, export, report, status, schedule, show, migrate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ coprod status --db sqlite:///data/demo.sqlite --runs 3
 
 sources columns: source, last_run, when (its end, else its start), outcome (finished,
 interrupted: its process died, running...), pages, new (pages first stored by the last run),
+versions (page versions the last run stored: first versions of new pages and changed pages),
 errors (failed fetches of the last run by reason), crawling (who holds the source's lock).
 A WARN line names a source that yielded pages before but whose last run stored nothing or
 got only errors.
@@ -61,10 +62,10 @@ def render_health(health: list[SourceHealth], locks: Path) -> str:
         holder = holder_of(locks, h.source)
         rows.append([
             h.source, h.last_run_id or "-", h.last_run_at.isoformat(timespec="seconds") if h.last_run_at else "-", h.outcome or "-",
-            h.pages, h.new, ", ".join(f"{kind}: {n}" for kind, n in h.errors.items()) or "-",
+            h.pages, h.new, h.versions, ", ".join(f"{kind}: {n}" for kind, n in h.errors.items()) or "-",
             f"pid {holder.pid} on {holder.host}" if holder else "-",
         ])
-    lines = ["sources", table(["source", "last_run", "when", "outcome", "pages", "new", "errors", "crawling"], rows)]
+    lines = ["sources", table(["source", "last_run", "when", "outcome", "pages", "new", "versions", "errors", "crawling"], rows)]
     lines += [f"WARN {h.warning}" for h in health if h.warning]
     return "\n".join(lines)
 
