@@ -14,8 +14,12 @@ cites bytes that are not on disk.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import logging
 import os
 import re
+import stat
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from io import BytesIO
@@ -47,7 +51,10 @@ __all__ = [
     "capture_path",
     "copy_captures",
     "read_capture",
+    "recover_captures",
 ]
+
+logger = logging.getLogger(__name__)
 
 CAPTURE_META = "coprod_capture"  # request meta key: the CaptureRef (as a dict) of its response
 NOT_MODIFIED_FLAG = "not_modified"  # response flag: rebuilt from its capture after a 304
@@ -131,6 +138,8 @@ class WarcCapture:
         self.counter += 1
         self.name = f"{self.prefix}-{self.counter:05d}.warc.gz"
         self.handle = capture_path(self.folder, self.name).open("xb")  # never overwrite a capture
+        # Held while the file is written: `recover_captures` leaves a live writer's file alone.
+        fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.writer = WARCWriter(self.handle, gzip=True, warc_version="1.1")
         info = {"software": f"coprod/{coprod_version} (warcio)", "format": "WARC File Format 1.1", "isPartOf": self.prefix}
         self.writer.write_record(self.writer.create_warcinfo_record(self.name, info))
@@ -178,8 +187,61 @@ class WarcCapture:
         if self.handle is not None:
             self.handle.flush()
             os.fsync(self.handle.fileno())
+            _seal(Path(self.handle.name))
             self.handle.close()
             self.handle = self.writer = None
+
+
+def _seal(path: Path) -> None:
+    """A complete capture becomes read-only: evidence is not edited, and a file still
+    writable after its writer is gone was left by a crash."""
+    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+
+
+def complete_length(handle: IO[bytes]) -> int:
+    """The length of the file's leading run of complete gzip members (every record is one):
+    where a crawl killed mid-write left a partial record, the file is good up to here."""
+    good = offset = 0  # end of the last complete member; file offset of what was fed so far
+    decompressor = zlib.decompressobj(wbits=31)
+    while chunk := handle.read(1 << 20):
+        while chunk:
+            try:
+                decompressor.decompress(chunk)
+            except zlib.error:
+                return good
+            if not decompressor.eof:
+                offset += len(chunk)  # the member goes on in the next chunk
+                break
+            offset += len(chunk) - len(decompressor.unused_data)
+            good = offset
+            chunk = decompressor.unused_data
+            decompressor = zlib.decompressobj(wbits=31)
+    return good
+
+
+def recover_captures(folder: Path) -> list[tuple[str, int]]:
+    """Capture files a crashed crawl left open (still writable, no live writer): cut each back
+    to its last complete record and seal it. Returns (file, bytes cut) for each one."""
+    repaired = []
+    if not folder.is_dir():
+        return repaired
+    for path in sorted(folder.glob("*.warc.gz")):
+        if not _SAFE_NAME.fullmatch(path.name) or not path.stat().st_mode & stat.S_IWUSR:
+            continue
+        with path.open("r+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another crawl is writing it
+            size = os.fstat(handle.fileno()).st_size
+            good = complete_length(handle)
+            if good < size:
+                handle.truncate(good)
+                os.fsync(handle.fileno())
+            _seal(path)
+        repaired.append((path.name, size - good))
+        logger.info("Recovered capture %(file)s left by a stopped crawl (%(cut)d bytes of a partial record cut)", {"file": path.name, "cut": size - good})
+    return repaired
 
 
 def read_capture(folder: Path, ref: CaptureRef) -> Captured:
@@ -268,6 +330,9 @@ class CaptureMiddleware:
         return middleware
 
     def spider_opened(self, spider: Spider) -> None:
+        for _, cut in recover_captures(self.folder):
+            self.crawler.stats.inc_value("coprod/capture/recovered")
+            self.crawler.stats.inc_value("coprod/capture/recovered_bytes_cut", cut)
         # The store pipeline has opened the run by now (pipelines open before this signal).
         run = self.crawler.stats.get_value("coprod/run_id")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")

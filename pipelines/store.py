@@ -14,6 +14,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crawler.config import Source
@@ -54,12 +55,19 @@ class StorePipeline:
     def open_spider(self) -> None:
         self.engine = open_catalogue(self.database_url)
         spider = self.crawler.spider
-        with Session(self.engine) as session, session.begin():
-            self.source_ids = sync_sources(session, self.sources)
-            names = [s.name for s in getattr(spider, "sources", self.sources)]
-            mark_interrupted(session)
-            self.run_id = start_run(session, spider.name if spider else "?", names, self.seeds_sha256)
-            record_process(session, self.run_id)
+        names = [s.name for s in getattr(spider, "sources", self.sources)]
+        for attempt in (1, 2):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    self.source_ids = sync_sources(session, self.sources)
+                    mark_interrupted(session)
+                    self.run_id = start_run(session, spider.name if spider else "?", names, self.seeds_sha256)
+                    record_process(session, self.run_id)
+                break
+            except IntegrityError:
+                # Another crawler added the same new sources a moment ago: read theirs.
+                if attempt == 2:
+                    raise
         # The run recorder extension reads it to write the final stats to this run.
         self.crawler.stats.set_value("coprod/run_id", self.run_id)
 

@@ -18,6 +18,7 @@ from crawler.config import Config
 from crawler.errors import BadInput
 from review.export import ExportFilters, write_meta
 from storage.models import Candidate, Case, CaseEvidence, PageVersion
+from storage.queries import admin_named
 
 __all__ = ["cited_versions", "export_captures"]
 
@@ -36,11 +37,15 @@ def cited_versions(session: Session) -> list[PageVersion]:
     return list(session.scalars(query))
 
 
-def export_captures(engine: Engine, out: Path, folder: Path, config: Config | None = None) -> int:
+def export_captures(engine: Engine, out: Path, folder: Path, config: Config | None = None, *, user: str | None) -> int:
     """Write the cited records to `out` (a .warc.gz) and `<out>.meta.json`; return how many
-    exchanges were copied."""
+    exchanges were copied. Captures are the pages as published (phones, emails and card
+    numbers included), so `user` must name an admin of the catalogue, as for an unredacted export."""
     if not out.name.endswith(".warc.gz"):
         raise BadInput(f"{out}: a captures export is a WARC file; name it *.warc.gz")
+    with Session(engine) as session:
+        if not user or not admin_named(session, user):
+            raise BadInput("--what captures exports the pages unredacted: it needs --user NAME naming an active admin account of this catalogue")
     with Session(engine) as session:
         versions = cited_versions(session)
         refs = [CaptureRef(v.warc_file or "", v.warc_offset or 0, v.warc_length or 0, v.captured_at) for v in versions]  # type: ignore[arg-type]
@@ -51,5 +56,5 @@ def export_captures(engine: Engine, out: Path, folder: Path, config: Config | No
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("wb") as handle:
         copied = copy_captures(folder, refs, handle)
-    write_meta(engine, out, "captures", "warc", runs, config=config, filters=ExportFilters(), redact=False, user=None, rows={"captures": copied})
+    write_meta(engine, out, "captures", "warc", runs, config=config, filters=ExportFilters(), redact=False, user=user, rows={"captures": copied})
     return copied

@@ -27,9 +27,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture
+from crawler.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture, recover_captures
 from crawler.conditional import ConditionalRequestMiddleware, Validators
 from crawler.sanitise import terminal_safe
+from review.auth import add_user
 from review.screening import include_in_case
 from storage.db import open_catalogue
 from storage.models import Candidate, Page, PageVersion, Run
@@ -320,19 +321,26 @@ def test_export_captures_bundles_every_version_the_cases_cite(recrawl: Recrawl, 
     with Session(engine) as session, session.begin():
         cited = [session.scalar(select(Candidate).join(Page).where(Page.url == EDITED_URL))]
         cited.append(session.scalar(select(Candidate).join(Page).where(Page.url != EDITED_URL, Page.content_type.like("%html%")).order_by(Candidate.id)))
+        add_user(session, "ada", "admin", "a long enough password")
+        add_user(session, "bo", "analyst", "a long enough password")
         for candidate in cited:
             include_in_case(session, candidate.id, "ada", None, None)
         expected = sorted((v.fetched_url, v.number) for c in cited for v in c.page.page_versions)
     engine.dispose()
     out = tmp_path / "evidence.warc.gz"
-    done = run_coprod("export", "--what", "captures", "--out", str(out), "--db", db, "--captures", str(recrawl.captures))
+    # Captures are the pages as published, unredacted: only an admin exports them.
+    for who in ((), ("--user", "bo"), ("--user", "nobody")):
+        refused = run_coprod("export", "--what", "captures", "--out", str(out), "--db", db, "--captures", str(recrawl.captures), *who)
+        assert refused.returncode == 2 and "admin" in refused.stderr and not out.exists()
+    done = run_coprod("export", "--what", "captures", "--out", str(out), "--db", db, "--captures", str(recrawl.captures), "--user", "ada")
     assert done.returncode == 0, done.stderr
     responses = [uri for kind, uri in records(out) if kind == "response"]
     assert sorted(responses) == sorted(url for url, _ in expected) and responses.count(EDITED_URL + "/") == 2
     assert warcio_check(out).returncode == 0
     meta = json.loads(out.with_name(out.name + ".meta.json").read_text(encoding="utf-8"))
     assert meta["table"] == "captures" and meta["rows"] == {"captures": 3} and meta["run_ids"]
-    refused = run_coprod("export", "--what", "captures", "--out", str(tmp_path / "x.csv"), "--db", db)
+    assert meta["redaction"] == {"on": False, "by": "ada"}
+    refused = run_coprod("export", "--what", "captures", "--out", str(tmp_path / "x.csv"), "--db", db, "--user", "ada")
     assert refused.returncode == 2 and "*.warc.gz" in refused.stderr
 
 
@@ -381,3 +389,46 @@ def test_show_of_an_imported_page_prints_no_terminal_escapes(tmp_path: Path) -> 
     assert "\x1b" not in shown.stdout and "\r" not in shown.stdout and "\x07" not in shown.stdout
     assert "title: Збір" in shown.stdout and "збирають кошти на генератори.X" in shown.stdout
     assert "not captured by a crawl (imported)" in shown.stdout
+
+
+# --- unit: recovering the capture a killed crawl left -------------------------------------
+
+
+def _exchange(capture: WarcCapture, n: int) -> CaptureRef:
+    body = (f"<html><body>page {n} ".encode() + bytes(range(256)) * 40)
+    return capture.write(f"http://a.test/{n}", "GET", [], b"", 200, [("Content-Type", "text/html")], body)
+
+
+def test_a_capture_cut_mid_record_is_recovered_up_to_its_last_whole_record(tmp_path: Path) -> None:
+    capture = WarcCapture(tmp_path, "site-run1-20240101T000000").open()
+    refs = [_exchange(capture, n) for n in range(3)]
+    path = tmp_path / capture.name
+    capture.handle.flush()
+    # A crash in the middle of the third exchange: the file ends inside a record, unsealed.
+    whole = path.read_bytes()
+    cut_at = refs[2].offset + refs[2].length // 3
+    capture.handle.close()
+    capture.handle = None
+    path.write_bytes(whole[:cut_at])
+    with pytest.raises(EOFError):  # warcio check reads past a cut record; gzip does not
+        gzip.decompress(path.read_bytes())
+
+    assert recover_captures(tmp_path) == [(path.name, cut_at - refs[2].offset)]
+    assert path.stat().st_size == refs[2].offset and warcio_check(path).returncode == 0
+    assert b"page 1 " in gzip.decompress(path.read_bytes())
+    assert [read_capture(tmp_path, ref).url for ref in refs[:2]] == ["http://a.test/0", "http://a.test/1"]
+    assert not path.stat().st_mode & 0o222  # sealed: read-only from now on
+    assert recover_captures(tmp_path) == []  # nothing left to recover
+
+
+def test_recovery_leaves_a_live_writer_and_sealed_files_alone(tmp_path: Path) -> None:
+    done = WarcCapture(tmp_path, "site-run1-20240101T000000").open()
+    _exchange(done, 1)
+    done.close()
+    live = WarcCapture(tmp_path, "site-run2-20240101T000001").open()
+    _exchange(live, 2)
+    assert recover_captures(tmp_path) == []
+    assert not (tmp_path / done.name).stat().st_mode & 0o222
+    assert (tmp_path / live.name).stat().st_mode & 0o200
+    live.close()
+    assert warcio_check(tmp_path / live.name).returncode == 0

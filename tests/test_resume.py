@@ -3,6 +3,7 @@ exactly once, none fetched again once stored, and a run history that adds up."""
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import sqlite3
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crawler.demo.server import generated_paths
 from storage.db import open_catalogue
-from storage.models import FrontierEntry, Page, Run
+from storage.models import FrontierEntry, Page, PageVersion, Run
 from tests.conftest import FIXTURE_WEB, run_coprod, web_server, write_study
 
 SITE = yaml.safe_load((FIXTURE_WEB / "generated.test" / "_site.yaml").read_text(encoding="utf-8"))["generate"]
@@ -81,3 +82,19 @@ def test_killed_crawl_resumes_with_every_page_once(tmp_path: Path) -> None:
     # A page stored before the kill was not fetched again after it.
     refetched = [u for u, run in first_run_of.items() if run == killed.id and hits[u] != 1]
     assert refetched == []
+    # The captures: the killed run's file was recovered (cut back to its last whole record and
+    # sealed) when the resumed crawl opened; every file reads to its end and passes warcio check.
+    captures = sorted((tmp_path / "catalogue-captures").glob("*.warc.gz"))
+    assert {path.name.split("-")[1] for path in captures} == {f"run{killed.id}", f"run{resumed.id}"}
+    assert resumed.stats.get("coprod/capture/recovered") == 1
+    for path in captures:
+        assert not path.stat().st_mode & 0o222, path.name
+        gzip.decompress(path.read_bytes())
+    check = subprocess.run([str(Path(sys.executable).with_name("warcio")), "check", *map(str, captures)], capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout
+    # Every version cites a capture that exists.
+    engine = open_catalogue(url, create=False)
+    with Session(engine) as session:
+        cited = set(session.scalars(select(PageVersion.warc_file)))
+    engine.dispose()
+    assert cited and cited <= {path.name for path in captures}

@@ -20,7 +20,7 @@ coprod export --what decisions --format json --out decisions.json
 coprod export --what sources --format csv --out sources.csv
 coprod export --db sqlite:///data/demo.sqlite --what pages --format json --out pages.json
 coprod export --what cases --no-redact --user ada --out cases-full.csv   # ada: an admin account
-coprod export --what captures --out evidence.warc.gz                     # the WARC records cases cite
+coprod export --what captures --user ada --out evidence.warc.gz          # the WARC records cases cite (ada: an admin)
 
 Every export writes PATH.meta.json beside PATH: coprod version, sha256 of the study file
 and of the codebook, the crawl runs the rows come from, export time (UTC), filters,
@@ -57,7 +57,8 @@ pages columns: url, source, source_kind, language, title, published (page metada
 captures: one WARC file (--format is ignored) with the response and request records of
   every captured version of every evidence page of the open cases, copied byte for byte
   from the capture folder (--captures DIR, else $COPROD_CAPTURE_DIR, else beside the
-  catalogue); not redacted: captures are the pages as published
+  catalogue); not redacted: captures are the pages as published, so like --no-redact this
+  needs --user naming an admin account, recorded in the metadata
 candidates columns: candidate_id, url, source, language, title, published, event_date, score,
   status, direction, mode, in_region, in_window, places, place_codes, identifiers, ict,
   reasons, flagged_at
@@ -108,7 +109,7 @@ def _captures(args: argparse.Namespace, config: Config | None, filters: ExportFi
         raise BadInput("--what captures takes no filters and no --no-redact: it bundles every open case's captures")
     engine = catalogue(args)
     try:
-        copied = export_captures(engine, args.out, capture_dir(database_url(args), args.captures), config)
+        copied = export_captures(engine, args.out, capture_dir(database_url(args), args.captures), config, user=args.user)
     finally:
         engine.dispose()
     print(f"wrote {copied} captured exchanges to {args.out} (metadata: {args.out}.meta.json)")
