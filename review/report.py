@@ -299,6 +299,15 @@ def tables(data: ReportData) -> dict[str, pd.DataFrame]:
         [{"step": s.label, **{kind: data.flow_by_kind[kind][i].count for kind in kinds}, "all": s.count} for i, s in enumerate(data.flow)],
         columns=["step", *kinds, "all"],
     )
+    exits_by_kind = pd.DataFrame(
+        [
+            {"source_kind": kind, "step": step.label, "reason": reason, "pages": n}
+            for kind, steps in data.flow_by_kind.items()
+            for step in steps
+            for reason, n in step.exits.items()
+        ],
+        columns=["source_kind", "step", "reason", "pages"],
+    )
     modes = list(next(iter(data.mode_by_direction.values()), {}))
     crosstab = pd.DataFrame(
         [{"direction": d, **cell} for d, cell in data.mode_by_direction.items()], columns=["direction", *modes]
@@ -306,6 +315,7 @@ def tables(data: ReportData) -> dict[str, pd.DataFrame]:
     out = {
         "screening_flow": pd.DataFrame(flow_rows, columns=["step", "pages", "left_here", "reason"]),
         "flow_by_source_kind": by_kind,
+        "flow_exits_by_source_kind": exits_by_kind,
         "cases_by_mode_and_direction": crosstab,
         "case_timeline": pd.DataFrame(list(data.timeline.items()), columns=["start_month", "cases"]),
         "cases_by_raion": pd.DataFrame(list(data.raions.items()), columns=["raion", "cases"]),

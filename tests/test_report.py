@@ -130,6 +130,10 @@ def test_every_crawled_page_is_accounted_for_exactly_once(report, screened) -> N
     # every kind's flow is a part of the whole, step by step
     for index in range(len(FLOW_STEPS)):
         assert sum(kind[index]["count"] for kind in data["flow_by_kind"].values()) == flow[index]["count"]
+    with (report / "tables" / "flow_exits_by_source_kind.csv").open(encoding="utf-8") as handle:
+        exits = list(csv.DictReader(handle))
+    assert sum(int(row["pages"]) for row in exits) + flow[-1]["count"] == pages
+    assert {row["source_kind"] for row in exits} == set(data["flow_by_kind"])
     # the drop reasons of the sample web's traps are where they belong
     assert {"http_404", "not_html"} <= set(flow[0]["exits"])
 

@@ -16,6 +16,7 @@ Writes into DIR:
   report.html   one self-contained page (figures embedded, no script, nothing fetched)
   figures/      every figure as PNG (150 dpi) and SVG
   tables/       the numbers behind every figure as CSV: screening_flow, flow_by_source_kind,
+                flow_exits_by_source_kind,
                 cases_by_mode_and_direction, cases_by_<multi-valued codebook field>,
                 case_timeline, cases_by_raion, cases_by_hromada, source_yield, crawl_runs,
                 dropped_by_reason, agreement_kappa, agreement_alpha
