@@ -135,7 +135,7 @@ class ReportData:
 # --- the screening flow -------------------------------------------------------------------
 
 
-def _not_flagged_reason(page: Page) -> str:
+def _not_flagged_reason(page: Any) -> str:
     if page.direction != "C2C":
         return f"not citizen-to-citizen ({page.direction or 'no actor found'})"
     if page.in_region is not True:
@@ -158,15 +158,21 @@ def page_fates(session: Session, languages: Sequence[str]) -> list[PageFate]:
         select(Decision.candidate_id, Decision.reason).where(Decision.decision == "exclude").order_by(Decision.id)
     ):
         reasons[candidate_id] = reason  # the latest exclusion's reason stands
+    # Only the columns the flow reads: a catalogue's texts and verdicts stay in the database.
     query = (
-        select(Page, Source.name, Source.kind, Candidate.id, Candidate.status)
+        select(
+            Page.id, Page.drop_reason, Page.duplicate_of_id, Page.version_of_id, Page.language, Page.direction,
+            Page.in_region, Page.in_window, Source.name.label("source"), Source.kind.label("kind"),
+            Candidate.id.label("candidate_id"), Candidate.status.label("status"),
+        )
         .join(Source, Page.source_id == Source.id)
         .outerjoin(Candidate, Candidate.page_id == Page.id)
         .order_by(Page.id)
     )
     wanted = set(languages)
     fates = []
-    for page, source, kind, candidate_id, status in session.execute(query):
+    for page in session.execute(query):
+        candidate_id, status = page.candidate_id, page.status
         if page.drop_reason:
             step, reason = "fetched", page.drop_reason
         elif page.duplicate_of_id is not None:
@@ -183,7 +189,7 @@ def page_fates(session: Session, languages: Sequence[str]) -> list[PageFate]:
             step, reason = "screened", _screened_out_reason(status, reasons.get(candidate_id))
         else:
             step, reason = "included", None
-        fates.append(PageFate(page.id, source, kind, step, reason))
+        fates.append(PageFate(page.id, page.source, page.kind, step, reason))
     return fates
 
 
