@@ -82,6 +82,10 @@ _MATPLOTLIB = {
 }
 
 
+COPY = "copy of an earlier page"
+OTHER_VERSION = "another language's version of a story"
+
+
 @dataclass(frozen=True)
 class PageFate:
     """Where one page left the screening flow (`step`, `reason`), or `step == "included"`."""
@@ -176,9 +180,9 @@ def page_fates(session: Session, languages: Sequence[str]) -> list[PageFate]:
         if page.drop_reason:
             step, reason = "fetched", page.drop_reason
         elif page.duplicate_of_id is not None:
-            step, reason = "fetched", "copy of an earlier page"
+            step, reason = "fetched", COPY
         elif page.version_of_id is not None:
-            step, reason = "fetched", "another language's version of a story"
+            step, reason = "fetched", OTHER_VERSION
         elif (page.language or "und") not in wanted:
             step, reason = "unique", f"language: {page.language or 'und'}"
         elif candidate_id is None:
@@ -259,7 +263,7 @@ def collect(session: Session, config: Config, codebook: Codebook | None = None) 
         }
         for run in session.scalars(select(Run).order_by(Run.id))
     ]
-    dropped = _count(f.reason or "?" for f in fates if f.step == "fetched" and not (f.reason or "").startswith(("copy ", "another ")))
+    dropped = _count(f.reason or "?" for f in fates if f.step == "fetched" and f.reason not in (COPY, OTHER_VERSION))
     kappas, alphas = agreement_from_log(session)
     sources = [{k: v for k, v in row.items() if not k.startswith("_") and k not in ("start_urls", "allowed_domains")} for row in source_rows(session)]
     return ReportData(

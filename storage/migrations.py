@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, insert, select, text, update
@@ -52,14 +53,23 @@ def _v1_to_v2(connection: Connection) -> dict[str, int]:
 STEPS: dict[int, Callable[[Connection], dict[str, int]]] = {1: _v1_to_v2}
 
 
-class MigrationReport(dict[str, object]):
-    """What `migrate` did: from and to versions, tables and columns added, data steps' counts."""
+@dataclass
+class MigrationReport:
+    """What `migrate` did: from and to versions, the backup, tables and columns added, and
+    each data step's counts."""
+
+    from_version: int
+    to_version: int
+    backup: str | None = None
+    tables_added: list[str] = field(default_factory=list)
+    columns_added: list[str] = field(default_factory=list)
+    steps: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _add_missing(connection: Connection) -> tuple[list[str], list[str]]:
     existing = inspect(connection)
     tables = set(existing.get_table_names())
-    added_tables, added_columns = [], []
+    added_columns = []
     for table in Base.metadata.sorted_tables:
         if table.name not in tables:
             continue
@@ -74,8 +84,7 @@ def _add_missing(connection: Connection) -> tuple[list[str], list[str]]:
             added_columns.append(f"{table.name}.{column.name}")
     missing = [t for t in Base.metadata.sorted_tables if t.name not in tables]
     Base.metadata.create_all(connection, tables=missing)
-    added_tables = [t.name for t in missing]
-    return added_tables, added_columns
+    return [t.name for t in missing], added_columns
 
 
 def _backup(engine: Engine, version: int) -> str | None:
@@ -98,13 +107,13 @@ def migrate(engine: Engine) -> MigrationReport:
         version = connection.scalar(select(SchemaInfo.version))
     if version is None or version > SCHEMA_VERSION:
         raise SchemaMismatch(f"{engine.url} has catalogue schema version {version}; this coprod knows versions up to {SCHEMA_VERSION}")
-    report = MigrationReport(from_version=version, to_version=SCHEMA_VERSION, backup=None, tables_added=[], columns_added=[], steps={})
+    report = MigrationReport(from_version=version, to_version=SCHEMA_VERSION)
     if version == SCHEMA_VERSION:
         return report
-    report["backup"] = _backup(engine, version)
+    report.backup = _backup(engine, version)
     with engine.begin() as connection:
-        report["tables_added"], report["columns_added"] = _add_missing(connection)
+        report.tables_added, report.columns_added = _add_missing(connection)
         for step in range(version, SCHEMA_VERSION):
-            report["steps"][f"{step}->{step + 1}"] = STEPS[step](connection)  # type: ignore[index]
+            report.steps[f"{step}->{step + 1}"] = STEPS[step](connection)
         connection.execute(update(SchemaInfo).values(version=SCHEMA_VERSION))
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -171,8 +172,6 @@ def script_screening(url: str) -> None:
 @pytest.fixture(scope="session")
 def screened(demo_crawl: DemoCrawl, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A copy of the demo catalogue after `script_screening` (tests must not change it)."""
-    import shutil
-
     path = tmp_path_factory.mktemp("screened") / "catalogue.sqlite"
     shutil.copy(demo_crawl.url.removeprefix("sqlite:///"), path)
     url = f"sqlite:///{path}"

@@ -32,16 +32,16 @@ def run(args: argparse.Namespace) -> int:
         report = migrate(engine)
     finally:
         engine.dispose()
-    if report["from_version"] == report["to_version"]:
-        print(f"catalogue schema is at version {report['to_version']}: nothing to do")
+    if report.from_version == report.to_version:
+        print(f"catalogue schema is at version {report.to_version}: nothing to do")
         return 0
-    print(f"migrated the catalogue from schema version {report['from_version']} to {report['to_version']}")
-    if report["backup"]:
-        print(f"backup: {report['backup']}")
-    for name in ("tables_added", "columns_added"):
-        if report[name]:
-            print(f"{name.replace('_', ' ')}: {', '.join(report[name])}")  # type: ignore[arg-type]
-    for step, counts in report["steps"].items():  # type: ignore[union-attr]
+    print(f"migrated the catalogue from schema version {report.from_version} to {report.to_version}")
+    if report.backup:
+        print(f"backup: {report.backup}")
+    if report.tables_added:
+        print(f"tables added: {', '.join(report.tables_added)}")
+    if report.columns_added:
+        print(f"columns added: {', '.join(report.columns_added)}")
+    for step, counts in report.steps.items():
         print(f"{step}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     return 0
-
