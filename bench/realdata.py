@@ -90,7 +90,7 @@ def run(realdata: Path) -> dict[str, object]:
         imports = {}
         for name, path in convert(realdata, work).items():
             result = subprocess.run(
-                [sys.executable, "-m", "crawler.cli", "import", str(path), "--source", name, "--db", database, "--seeds", str(ROOT / "seeds.yaml")],
+                [sys.executable, "-m", "crawler.app.cli", "import", str(path), "--source", name, "--db", database, "--seeds", str(ROOT / "seeds.yaml")],
                 capture_output=True, text=True, cwd=ROOT,
             )
             if result.returncode != 0:
@@ -102,7 +102,7 @@ def run(realdata: Path) -> dict[str, object]:
         engine.dispose()
 
     resources = json.loads((realdata / "resistinua" / "resources.json").read_text(encoding="utf-8"))
-    from crawler.urls import canonical_url
+    from crawler.core.urls import canonical_url
 
     matched = typed = 0
     by_type: dict[str, Counter[str]] = {}

@@ -24,7 +24,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.config import load_config  # noqa: E402
+from crawler.core.config import load_config  # noqa: E402
 from review.app import create_app, review_config  # noqa: E402
 from review.auth import add_user  # noqa: E402
 from storage.db import open_catalogue  # noqa: E402

@@ -21,9 +21,10 @@ from scrapy.responsetypes import responsetypes
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, capture_dir, read_capture
-from crawler.urls import canonical_url
-from storage.db import open_catalogue
+from crawler.core.urls import canonical_url
+from pipelines.store import crawl_catalogue
+from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, capture_dir, read_capture
+from storage.crawl import CrawlCatalogue
 from storage.models import Page, PageVersion, Source
 
 __all__ = ["ConditionalRequestMiddleware", "Validators", "rebuilt_response", "stored_validators"]
@@ -73,19 +74,19 @@ def rebuilt_response(folder: Path, request: Request, ref: CaptureRef) -> Respons
 class ConditionalRequestMiddleware:
     """Downloader middleware: validators out, 304s answered from the capture."""
 
-    def __init__(self, crawler: Crawler, database_url: str, folder: Path):
+    def __init__(self, crawler: Crawler, catalogue: CrawlCatalogue, folder: Path):
         self.crawler = crawler
-        self.database_url = database_url
+        self.catalogue = catalogue
         self.folder = folder
         self.known: dict[str, Validators] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequestMiddleware:
         settings = crawler.settings
-        url = settings.get("COPROD_DATABASE_URL")
-        if not url or not settings.getbool("COPROD_CONDITIONAL_REQUESTS", True) or not settings.getbool("COPROD_CAPTURE_ENABLED", True):
+        catalogue = crawl_catalogue(crawler)
+        if catalogue is None or not settings.getbool("COPROD_CONDITIONAL_REQUESTS", True) or not settings.getbool("COPROD_CAPTURE_ENABLED", True):
             raise NotConfigured("conditional requests need the catalogue and the captures")
-        middleware = cls(crawler, url, capture_dir(url, settings.get("COPROD_CAPTURE_DIR")))
+        middleware = cls(crawler, catalogue, capture_dir(catalogue.database_url, settings.get("COPROD_CAPTURE_DIR")))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 
@@ -93,12 +94,8 @@ class ConditionalRequestMiddleware:
         names = [s.name for s in getattr(spider, "sources", ())]
         if not names:
             return
-        engine = open_catalogue(self.database_url)
-        try:
-            with Session(engine) as session:
-                self.known = stored_validators(session, names)
-        finally:
-            engine.dispose()
+        with self.catalogue.session() as session:
+            self.known = stored_validators(session, names)
         logger.debug("Validators for %(n)d stored pages", {"n": len(self.known)})
 
     def process_request(self, request: Request) -> None:

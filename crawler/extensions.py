@@ -9,9 +9,9 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
-from sqlalchemy.orm import Session
 
-from storage.db import finish_run, open_catalogue
+from pipelines.store import crawl_catalogue
+from storage.crawl import CrawlCatalogue
 
 __all__ = ["Progress", "RunRecorder"]
 
@@ -23,16 +23,16 @@ class RunRecorder:
     `spider_closed` signal, which is the first moment the finish reason is known.
     """
 
-    def __init__(self, crawler: Crawler, database_url: str):
+    def __init__(self, crawler: Crawler, catalogue: CrawlCatalogue):
         self.crawler = crawler
-        self.database_url = database_url
+        self.catalogue = catalogue
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
-        url = crawler.settings.get("COPROD_DATABASE_URL")
-        if not url:
+        catalogue = crawl_catalogue(crawler)
+        if catalogue is None:
             raise NotConfigured
-        recorder = cls(crawler, url)
+        recorder = cls(crawler, catalogue)
         crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
         return recorder
 
@@ -41,12 +41,7 @@ class RunRecorder:
         run_id = stats.get_value("coprod/run_id")
         if run_id is None:
             return
-        engine = open_catalogue(self.database_url)
-        try:
-            with Session(engine) as session, session.begin():
-                finish_run(session, run_id, reason, stats.get_stats())
-        finally:
-            engine.dispose()
+        self.catalogue.finish_run(run_id, reason, stats.get_stats())
 
 
 class Progress:

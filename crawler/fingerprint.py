@@ -8,7 +8,7 @@ import hashlib
 from scrapy import Request
 from scrapy.crawler import Crawler
 
-from crawler.urls import canonical_url
+from crawler.core.urls import canonical_url
 
 __all__ = ["CanonicalFingerprinter"]
 

@@ -1,7 +1,7 @@
 """Scrapy settings for coprod.
 
 Values that come from the study file (depth, delays, concurrency, user agent, database,
-sources, lexicon) are set from `seeds.yaml` by `crawler.study.apply_study` when the spider
+sources, lexicon) are set from `seeds.yaml` by `crawler.core.study.apply_study` when the spider
 is created; this module holds only what is the same for every study.
 """
 
@@ -29,10 +29,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.conditional.ConditionalRequestMiddleware": 960,
 }
 ITEM_PIPELINES = {
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.language.LanguagePipeline": 200,
-    "pipelines.relevance.RelevancePipeline": 300,
-    "pipelines.discover.DiscoverPipeline": 400,
+    # extract -> mask cards -> language -> relevance -> discover, the chain import and
+    # evaluate run too; then the store, which records dropped pages with their reasons.
+    "pipelines.chain.ChainPipeline": 100,
     "pipelines.store.StorePipeline": 900,
 }
 EXTENSIONS = {

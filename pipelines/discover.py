@@ -1,4 +1,5 @@
-"""Discovery stage: links out of a page to sources the study does not crawl yet.
+"""Discovery (the chain's last stage): links out of a page to sources the study does not
+crawl yet.
 
 Every link to another site, a Telegram channel, an Instagram or a Facebook page becomes a
 *discovered source* keyed the way identifiers are (``t.me/<channel>``, ``instagram.com/
@@ -11,16 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scrapy.crawler import Crawler
-
-from crawler.config import Source
-from crawler.items import PageItem
+from crawler.core.config import Source
 from pipelines.relevance.identifiers import find_identifiers
 
-__all__ = ["DiscoverPipeline", "Discovered", "discover", "source_key"]
+__all__ = ["Discovered", "discover", "source_key"]
 
 # Identifier kinds that are sources one can follow; jars, phones and cards are not.
 _SOURCE_KINDS = {"telegram": "telegram", "telegram_bot": "telegram", "instagram": "instagram", "facebook": "facebook"}
@@ -88,23 +86,3 @@ def source_key(source: Source) -> set[str]:
     if source.kind == "telegram":
         return {i.value for url in source.start_urls for i in find_identifiers("", links=[url]) if i.kind in _SOURCE_KINDS}
     return set(source.domains)
-
-
-class DiscoverPipeline:
-    def __init__(self, known_domains: tuple[str, ...], known_keys: frozenset[str]):
-        self.known_domains = known_domains
-        self.known_keys = known_keys
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DiscoverPipeline:
-        sources = [Source.model_validate(s) for s in crawler.settings.getlist("COPROD_SOURCES")]
-        domains = tuple(d for s in sources if s.kind != "telegram" for d in s.domains)
-        keys = frozenset(k for s in sources for k in source_key(s))
-        return cls(domains, keys)
-
-    def process_item(self, item: PageItem) -> PageItem:
-        if item.not_modified:
-            return item
-        # Links to the study's own sources are not discoveries: they are crawled already.
-        item.discovered = [asdict(d) for d in discover(item.outlinks, item.text or "", self.known_domains, self.known_keys)]
-        return item

@@ -1,4 +1,5 @@
-"""Extraction stage: main text and metadata from HTML, with trafilatura."""
+"""Extraction: main text and metadata from HTML, with trafilatura (the chain's first stage,
+`pipelines.chain.extracted`)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,8 @@ import re
 from dataclasses import dataclass
 
 import trafilatura
-from scrapy.crawler import Crawler
 
-from crawler.items import PageItem
-from pipelines._drop import PageDropped
-from pipelines.relevance.identifiers import mask_cards
-
-__all__ = ["ExtractPipeline", "Extracted", "content_hash", "extract", "fill_from_extraction", "is_html"]
+__all__ = ["Extracted", "content_hash", "extract", "is_html"]
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _SPACE = re.compile(r"\s+")
@@ -72,44 +68,3 @@ def _clean(value: str | None) -> str | None:
     if not value:
         return None
     return _SPACE.sub(" ", value).strip() or None
-
-
-class ExtractPipeline:
-    """Drops failed fetches and non-HTML with their reason; extracts the rest."""
-
-    def __init__(self, min_chars: int):
-        self.min_chars = min_chars
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(min_chars=crawler.settings.getint("COPROD_MIN_TEXT_CHARS", 1))
-
-    def process_item(self, item: PageItem) -> PageItem:
-        if item.not_modified:
-            return item  # answered 304: extracted when its version was stored
-        if item.fetch_error:
-            raise PageDropped(item.fetch_error, item.fetch_error_detail)
-        if item.html is None and item.text is not None:
-            # A Telegram post: its spider parsed the text already.
-            if not item.text.strip():
-                raise PageDropped("empty_extraction", "a post without text (media only)")
-            fill_from_extraction(item, Extracted(item.text, item.title, item.published, item.author, None, tuple(item.links)))
-            return item
-        if not is_html(item.content_type) or item.html is None:
-            raise PageDropped("not_html", item.content_type or "no content type")
-        found = extract(item.html, item.fetched_url)
-        if len(found.text) < self.min_chars:
-            raise PageDropped("empty_extraction", f"{len(found.text)} characters of main text")
-        fill_from_extraction(item, found)
-        return item
-
-
-def fill_from_extraction(item: PageItem, found: Extracted) -> None:
-    """Copy an extraction onto the item, card numbers masked: they never reach the catalogue."""
-    item.text = mask_cards(found.text)
-    item.title = mask_cards(found.title) if found.title else None
-    item.published = found.published
-    item.author = found.author
-    item.sitename = found.sitename
-    item.links = list(found.links)
-    item.content_hash = content_hash(item.text)

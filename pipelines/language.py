@@ -1,4 +1,4 @@
-"""Language stage: Ukrainian, Russian, English, mixed or other, for long pages and short posts.
+"""Language (the chain's third stage): Ukrainian, Russian, English, mixed or other, for long pages and short posts.
 
 langdetect alone is unreliable for what this project reads: short Ukrainian texts are
 often taken for Russian, and it is slow on long pages. So:
@@ -19,11 +19,8 @@ from pathlib import Path
 
 import langdetect
 from langdetect import DetectorFactory, LangDetectException, detect_langs
-from scrapy.crawler import Crawler
 
-from crawler.items import PageItem
-
-__all__ = ["LanguagePipeline", "LanguageResult", "detect_language"]
+__all__ = ["LanguageResult", "detect_language"]
 
 DetectorFactory.seed = 0  # langdetect samples randomly; a seed makes runs repeatable.
 
@@ -160,17 +157,3 @@ def _sample(text: str, size: int) -> str:
     third = size // 3
     middle = len(text) // 2
     return "\n".join((text[:third], text[middle - third // 2 : middle + third // 2], text[-third:]))
-
-
-class LanguagePipeline:
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> LanguagePipeline:
-        return cls()
-
-    def process_item(self, item: PageItem) -> PageItem:
-        if item.not_modified:
-            return item
-        result = detect_language("\n".join(filter(None, (item.title, item.text))))
-        item.language = result.code
-        item.language_detail = {"method": result.method, "confidence": result.confidence, "shares": result.shares}
-        return item

@@ -26,8 +26,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.config import Config
-from crawler.errors import BadInput
+from crawler.core.config import Config
+from crawler.core.errors import BadInput
 from review.auth import ROLES, LoginLimiter, verify_user
 from review.codebook import Codebook, load_codebook
 from review.loop import decisions_count, latest_run
@@ -440,7 +440,7 @@ class Retrainer(threading.Thread):
                 if self._due():
                     subprocess.run(
                         [
-                            sys.executable, "-m", "crawler.cli", "learn", "--db", self.config.database_url,
+                            sys.executable, "-m", "crawler.app.cli", "learn", "--db", self.config.database_url,
                             "--seeds", str(self.config.seeds_path), "--after", str(self.config.learning_after),
                         ],
                         capture_output=True, timeout=3600, check=False,

@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.errors import BadInput
+from crawler.core.errors import BadInput
 from storage.models import User
 
 __all__ = ["ROLES", "LoginLimiter", "add_user", "check_password", "hash_password", "verify_user"]

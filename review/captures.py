@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from crawler.capture import CaptureRef, capture_path, copy_captures
-from crawler.config import Config
-from crawler.errors import BadInput
+from storage.capture import CaptureRef, capture_path, copy_captures
+from crawler.core.config import Config
+from crawler.core.errors import BadInput
 from review.export import ExportFilters, write_meta
 from storage.models import Candidate, Case, CaseEvidence, PageVersion
 from storage.queries import admin_named

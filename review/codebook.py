@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from crawler.errors import ConfigError
+from crawler.core.errors import ConfigError
 
 __all__ = ["Codebook", "Field", "load_codebook"]
 

@@ -40,9 +40,9 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-import crawler
-from crawler.config import Config, builtin_path
-from crawler.errors import BadInput
+from crawler.core import __version__ as coprod_version
+from crawler.core.config import Config, builtin_path
+from crawler.core.errors import BadInput
 from pipelines.relevance.identifiers import find_identifiers, mask_cards
 from review.codebook import Codebook, load_codebook
 from storage.models import Run
@@ -429,7 +429,7 @@ def write_meta(
             for run in session.scalars(select(Run).where(Run.id.in_(runs)).order_by(Run.id))
         ]
     meta = {
-        "coprod_version": crawler.__version__,
+        "coprod_version": coprod_version,
         "table": what,
         "format": fmt,
         "file": out.name,

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from review.learning import Example, NotEnoughLabels, Ranker, signals_of
 from storage.models import Candidate, Decision, Page, RankerRun
 
 __all__ = ["LearnOutcome", "decisions_count", "latest_run", "retrain"]
@@ -36,6 +35,10 @@ def latest_run(session: Session) -> RankerRun | None:
 
 def retrain(engine: Engine, minimum: int) -> LearnOutcome:
     """Train on the settled candidates (included or excluded), score every other one."""
+    # Here, not at the top: the review app imports this module for its counts and must
+    # start without scikit-learn.
+    from review.learning import Example, NotEnoughLabels, Ranker, signals_of
+
     with Session(engine) as session:
         count = decisions_count(session)
         if count < minimum:

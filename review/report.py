@@ -49,8 +49,8 @@ from matplotlib.patches import FancyBboxPatch
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-import crawler
-from crawler.config import Config
+from crawler.core import __version__ as coprod_version
+from crawler.core.config import Config
 from review.codebook import Codebook, load_codebook
 from review.screening import agreement_from_log
 from storage.models import Candidate, Decision, Page, Run, Source
@@ -269,7 +269,7 @@ def collect(session: Session, config: Config, codebook: Codebook | None = None) 
     return ReportData(
         study=config.study.name,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        coprod_version=crawler.__version__,
+        coprod_version=coprod_version,
         seeds_sha256=config.sha256,
         languages=languages,
         flow=screening_flow(fates),

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.errors import BadInput
+from crawler.core.errors import BadInput
 from review.agreement import AlphaResult, KappaResult, alpha_per_field, pairwise_kappa
 from review.codebook import Codebook
 from storage.models import Candidate, Case, CaseEvent, CaseEvidence, Decision, Page, PageIdentifier, utcnow

@@ -9,17 +9,18 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
 
-from crawler.capture import CAPTURE_META, NOT_MODIFIED_FLAG
-from crawler.config import Source
-from crawler.items import PageItem
-from crawler.study import apply_study
-from crawler.urls import canonical_url, is_http_url
+from crawler.core.config import Source
+from crawler.core.items import PageItem
+from crawler.core.links import alternates, anchors
+from crawler.core.study import apply_study
+from crawler.core.urls import canonical_url
 from pipelines.extract import is_html
+from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG
 
-__all__ = ["alternates", "chosen_sources", "failed_item", "fetch_error_reason", "now", "outlinks", "page_item"]
-
+__all__ = ["chosen_sources", "failed_item", "fetch_error_reason", "now", "page_item"]
 
 
 def chosen_sources(crawler: Crawler, source_argument: str | list[str] | None, handles: Callable[[Source], bool]) -> list[Source]:
@@ -41,6 +42,8 @@ def page_item(response: Response, source: str) -> PageItem:
     referer = response.request.headers.get(b"Referer") if response.request else None
     url = canonical_url(response.url)
     html_page = is_text and is_html(content_type)
+    # The page's tree is parsed once (Scrapy caches it); its links serve discovery and following.
+    base = get_base_url(response) if html_page else ""
     return PageItem(
         url=url,
         source=source,
@@ -52,8 +55,8 @@ def page_item(response: Response, source: str) -> PageItem:
         html=response.text if is_text else None,
         depth=response.meta.get("depth", 0),
         referer=referer.decode("latin-1") if referer else None,
-        outlinks=outlinks(response) if html_page else [],
-        alternates=alternates(response, url) if html_page else [],
+        outlinks=anchors(response.selector, base) if html_page else [],
+        alternates=alternates(response.selector, base, url) if html_page else [],
         capture=response.meta.get(CAPTURE_META),
         etag=_header(response, b"ETag"),
         last_modified=_header(response, b"Last-Modified"),
@@ -93,26 +96,6 @@ def fetch_error_reason(failure: Failure) -> tuple[str, str]:
         return "timeout", str(error)
     name = type(error).__name__
     return "fetch_error", f"{name}: {error}"
-
-
-def outlinks(response: TextResponse) -> list[tuple[str, str]]:
-    """Every link of the page as (absolute URL, anchor text), for source discovery."""
-    found = []
-    for anchor in response.css("a[href]"):
-        href = (anchor.attrib.get("href") or "").strip()
-        if href and not href.startswith(("#", "javascript:", "mailto:", "tel:")):
-            found.append((response.urljoin(href), " ".join(anchor.css("::text").getall()).strip()))
-    return found
-
-
-def alternates(response: TextResponse, page_url: str) -> list[tuple[str, str]]:
-    """Other language versions the page names (link rel=alternate hreflang), canonical."""
-    found = []
-    for link in response.xpath('//link[@rel="alternate"][@hreflang][@href]'):
-        url = canonical_url(response.urljoin(link.attrib["href"]))
-        if url != page_url and is_http_url(url):
-            found.append((link.attrib["hreflang"].lower(), url))
-    return found
 
 
 def _header(response: Response, name: bytes) -> str | None:

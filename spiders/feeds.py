@@ -16,9 +16,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.config import Source
-from crawler.items import PageItem
-from crawler.urls import canonical_url, clean_url, host_of
+from crawler.core.config import Source
+from crawler.core.items import PageItem
+from crawler.core.urls import canonical_url, clean_url, host_of
 from spiders._common import chosen_sources, failed_item, now, page_item
 from spiders.feeds_parse import FeedError, in_window, parse_feed_or_sitemap, sitemaps_in_robots
 

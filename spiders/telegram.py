@@ -16,18 +16,16 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from twisted.python.failure import Failure
 
-from crawler.capture import CAPTURE_META
-from crawler.config import Source
-from crawler.items import PageItem
-from crawler.urls import canonical_url
+from crawler.core.config import Source
+from crawler.core.items import PageItem
+from crawler.core.urls import canonical_url
+from pipelines.store import crawl_catalogue
 from spiders._common import chosen_sources, failed_item, now
 from spiders.telegram_preview import Post, PreviewError, parse_preview
-from storage.db import open_catalogue
-from storage.models import Page, Source as SourceRow
+from storage.capture import CAPTURE_META
+from storage.crawl import CrawlCatalogue
 
 __all__ = ["TelegramSpider", "channel_of", "post_item"]
 
@@ -76,14 +74,14 @@ class TelegramSpider(scrapy.Spider):
     def handles(source: Source) -> bool:
         return source.kind == "telegram"
 
-    def __init__(self, sources: list[Source], base_url: str, window_start: dt.date, cap: int, database_url: str | None, *args: Any, **kwargs: Any):
+    def __init__(self, sources: list[Source], base_url: str, window_start: dt.date, cap: int, catalogue: CrawlCatalogue | None, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.by_channel = {channel: s for s in sources if (channel := channel_of(s))}
         self.sources = list(self.by_channel.values())
         self.base_url = base_url.rstrip("/")
         self.window_start = window_start
         self.cap = cap
-        self.database_url = database_url
+        self.catalogue = catalogue
         self.taken: dict[str, int] = {}
 
     @classmethod
@@ -95,7 +93,7 @@ class TelegramSpider(scrapy.Spider):
             settings.get("COPROD_TELEGRAM_BASE_URL", "https://t.me"),
             dt.date.fromisoformat(settings.getlist("COPROD_WINDOW")[0]),
             settings.getint("COPROD_PAGES_PER_SOURCE", 500),
-            settings.get("COPROD_DATABASE_URL"),
+            crawl_catalogue(crawler),
             *args,
             **kwargs,
         )
@@ -155,20 +153,6 @@ class TelegramSpider(scrapy.Spider):
 
     def _newest_known(self) -> dict[str, int]:
         """The newest post already stored, per channel: the next run stops there."""
-        if not self.database_url or not self.sources:
+        if self.catalogue is None or not self.sources:
             return {}
-        engine = open_catalogue(self.database_url)
-        try:
-            with Session(engine) as session:
-                names = [s.name for s in self.sources]
-                rows = session.execute(
-                    select(Page.extra, func.count()).join(SourceRow).where(SourceRow.name.in_(names)).group_by(Page.id)
-                )
-                newest: dict[str, int] = {}
-                for extra, _ in rows:
-                    if extra and extra.get("channel") and extra.get("post_id"):
-                        channel = extra["channel"]
-                        newest[channel] = max(newest.get(channel, 0), int(extra["post_id"]))
-                return newest
-        finally:
-            engine.dispose()
+        return self.catalogue.newest_posts([s.name for s in self.sources])

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, selectinload
 
-from crawler.config import Source as SourceConfig
-from crawler.errors import BadInput, SchemaMismatch
-from crawler.items import PageItem
+from crawler.core.config import Source as SourceConfig
+from crawler.core.errors import BadInput, SchemaMismatch
+from crawler.core.items import PageItem
 from storage.models import (
     SCHEMA_VERSION,
     Base,

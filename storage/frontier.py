@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from crawler.items import PageItem
+from crawler.core.items import PageItem
 from storage.models import FrontierEntry, utcnow
 
 __all__ = ["Frontier", "clear", "load", "record", "seed"]

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, inspect, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateColumn
 
-from crawler.errors import BadInput, SchemaMismatch
+from crawler.core.errors import BadInput, SchemaMismatch
 from storage.models import SCHEMA_VERSION, Base, Page, PageVersion, SchemaInfo
 
 __all__ = ["MigrationReport", "migrate"]

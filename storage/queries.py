@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from crawler.config import Source as SourceConfig
+from crawler.core.config import Source as SourceConfig
 from storage.models import (
     Candidate,
     Case,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crawler.items import PageItem
+from crawler.core.items import PageItem
 from storage.models import Page, PageVersion
 
 __all__ = ["record_version", "seen_unchanged"]

@@ -17,11 +17,11 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
-import crawler.demo
-from crawler.urls import canonical_url
+import crawler.app.demo
+from crawler.core.urls import canonical_url
 from storage.db import open_catalogue
 
-DEMO = Path(crawler.demo.__file__).parent
+DEMO = Path(crawler.app.demo.__file__).parent
 DEMO_SEEDS = DEMO / "seeds.yaml"
 FIXTURE_WEB = Path(__file__).parent / "data" / "fixture-web"  # generated sites of the schedule tests
 MANIFEST = yaml.safe_load((DEMO / "web" / "MANIFEST.yaml").read_text(encoding="utf-8"))
@@ -47,7 +47,7 @@ def sample_web() -> Iterator[SampleWebProcess]:
 def web_server(root: Path | None = None) -> Iterator[SampleWebProcess]:
     """A sample web server process on a folder of sites (default: the bundled sample web)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler.demo.server", "--port", "0", *(["--root", str(root)] if root else [])],
+        [sys.executable, "-m", "crawler.app.demo.server", "--port", "0", *(["--root", str(root)] if root else [])],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -69,7 +69,7 @@ def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 3
     full_env = {k: v for k, v in os.environ.items() if k not in overrides}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", *args], capture_output=True, text=True, timeout=timeout, env=full_env
+        [sys.executable, "-m", "crawler.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=full_env
     )
 
 
@@ -125,7 +125,7 @@ def script_screening(url: str) -> None:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from crawler.config import load_config
+    from crawler.core.config import load_config
     from review.auth import add_user
     from review.codebook import load_codebook
     from review.screening import code_case, include_in_case, record_decision

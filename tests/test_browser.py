@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from crawler.config import load_config
+from crawler.core.config import load_config
 from review.app import create_app, review_config
 from review.auth import add_user
 from storage.db import open_catalogue

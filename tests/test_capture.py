@@ -27,9 +27,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture, recover_captures
+from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture, recover_captures
 from crawler.conditional import ConditionalRequestMiddleware, Validators
-from crawler.sanitise import terminal_safe
+from crawler.core.sanitise import terminal_safe
 from review.auth import add_user
 from review.screening import include_in_case
 from storage.db import open_catalogue
@@ -189,7 +189,7 @@ def recrawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recrawl]:
     root = tmp_path_factory.mktemp("capture")
     web = root / "web"
     shutil.copytree(DEMO / "web", web)
-    server = subprocess.Popen([sys.executable, "-m", "crawler.demo.server", "--port", "0", "--root", str(web)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([sys.executable, "-m", "crawler.app.demo.server", "--port", "0", "--root", str(web)], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     line = server.stdout.readline().strip()
     assert line.startswith("serving http://127.0.0.1:"), line

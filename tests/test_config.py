@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_config
-from crawler.errors import ConfigError
+from crawler.core.config import load_config
+from crawler.core.errors import ConfigError
 from tests.conftest import DEMO_SEEDS, run_coprod
 
 GOOD = """\

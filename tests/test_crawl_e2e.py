@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from crawler.urls import canonical_url
+from crawler.core.urls import canonical_url
 from storage.models import Candidate, Page, Run
 from tests.conftest import MANIFEST, manifest_pages, run_coprod
 

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.demo.server import SampleWeb
+from crawler.app.demo.server import SampleWeb
 from pipelines.discover import discover
 from storage.db import open_catalogue
 from storage.models import Page

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from crawler.cli import build_parser
-from crawler.config import _File
+from crawler.app.cli import build_parser
+from crawler.core.config import _File
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from crawler.cli import build_parser
+from crawler.app.cli import build_parser
 from tests.conftest import run_coprod
 
 

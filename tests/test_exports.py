@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.config import load_config
+from crawler.core.config import load_config
 from review.codebook import load_codebook
 from storage.db import open_catalogue
 from storage.models import Candidate, Page

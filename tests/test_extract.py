@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawler.items import PageItem
+from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
 from pipelines.extract import ExtractPipeline, content_hash, extract
 

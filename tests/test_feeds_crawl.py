@@ -11,7 +11,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.urls import canonical_url
+from crawler.core.urls import canonical_url
 from storage.db import open_catalogue
 from storage.models import Page
 from tests.conftest import DEMO, DEMO_SEEDS, manifest_pages, run_coprod

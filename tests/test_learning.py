@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sklearn
 
-from crawler.config import load_config
-from crawler.documents import read_documents
+from crawler.core.config import load_config
+from crawler.core.documents import read_documents
 from pipelines.language import detect_language
 from pipelines.relevance import engine_from_config
 from review.learning import (

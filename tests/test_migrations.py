@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.errors import SchemaMismatch
+from crawler.core.errors import SchemaMismatch
 from storage.db import open_catalogue
 from storage.models import SCHEMA_VERSION, Page, PageVersion, Run, SchemaInfo
 from tests.conftest import run_coprod

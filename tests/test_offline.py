@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.config import builtin_path, load_config
+from crawler.core.config import builtin_path, load_config
 from pipelines.relevance import engine_from_config
 from storage.db import open_catalogue
 from storage.models import Candidate, Page

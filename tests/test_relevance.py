@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import load_config
-from crawler.documents import read_documents
+from crawler.core.config import load_config
+from crawler.core.documents import read_documents
 from pipelines.relevance import engine_from_config
 from pipelines.relevance.evaluation import evaluate
 from pipelines.relevance.lexicon import load_lexicon

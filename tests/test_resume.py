@@ -16,7 +16,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.demo.server import generated_paths
+from crawler.app.demo.server import generated_paths
 from storage.db import open_catalogue
 from storage.models import FrontierEntry, Page, PageVersion, Run
 from tests.conftest import FIXTURE_WEB, run_coprod, web_server, write_study
@@ -47,7 +47,7 @@ def test_killed_crawl_resumes_with_every_page_once(tmp_path: Path) -> None:
         args = ["crawl", "--seeds", str(seeds), "--db", url, "--proxy", web.proxy_url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("COPROD_")}
         crawl = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+            [sys.executable, "-m", "crawler.app.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
         )
         # Wait until a good part is stored (committed in batches of 100), then kill the whole process.
         for _ in range(1200):

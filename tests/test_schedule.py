@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.config import Schedule, Source, load_config, parse_duration
-from crawler.cron import parse_cron
-from crawler.locks import SourceLock, holder_of, state_dir
-from crawler.schedule import plan, plan_from_catalogue
+from crawler.core.config import Schedule, Source, load_config, parse_duration
+from crawler.core.cron import parse_cron
+from crawler.app.locks import SourceLock, holder_of, state_dir
+from crawler.app.schedule import plan, plan_from_catalogue
 from storage.db import open_catalogue, sync_sources
 from storage.models import Candidate, Case, CaseEvidence, DiscoveredSource, Page, Run
 from tests.conftest import FIXTURE_WEB, run_coprod, web_server, write_study
@@ -183,7 +183,7 @@ def test_two_schedulers_crawl_each_due_source_exactly_once(tmp_path: Path) -> No
     assert dry.returncode == 0, dry.stderr
     assert [line.split()[:2] for line in dry.stdout.splitlines()[2:]] == [["alpha", "yes"], ["beta", "no"], ["gamma", "yes"]]
     with web_server(FIXTURE_WEB) as web:
-        command = [sys.executable, "-m", "crawler.cli", "schedule", "--once", "--seeds", str(seeds), "--db", url, "--proxy", web.proxy_url]
+        command = [sys.executable, "-m", "crawler.app.cli", "schedule", "--once", "--seeds", str(seeds), "--db", url, "--proxy", web.proxy_url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("COPROD_")}
         schedulers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
         outputs = [s.communicate(timeout=600) for s in schedulers]

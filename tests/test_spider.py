@@ -9,8 +9,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
-from crawler.config import Source
-from crawler.items import PageItem
+from crawler.core.config import Source
+from crawler.core.items import PageItem
 from spiders.site import SiteSpider
 
 NEWS = Source(name="news", kind="news", start_urls=["http://news.test/"], allowed_domains=["news.test"])

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crawler.config import Source as SourceConfig
-from crawler.errors import SchemaMismatch
-from crawler.items import PageItem
+from crawler.core.config import Source as SourceConfig
+from crawler.core.errors import SchemaMismatch
+from crawler.core.items import PageItem
 from storage.db import open_catalogue, start_run, sync_sources, write_pages
 from storage.models import Candidate, Decision, Page, PageIdentifier, SchemaInfo
 

@@ -2,7 +2,7 @@
 
 Four sources of pages: the real preview page and message fragments in the shared real-data
 folder (skipped when it is absent), small hand-written pages in ``tests/data/telegram/``,
-the fixture channel of the sample web (``crawler/demo/web/telegram.test/``, checked against
+the fixture channel of the sample web (``crawler/app/demo/web/telegram.test/``, checked against
 its ``CHANNELS.yaml``), and malformed or hostile inputs built here.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.demo.server import Site, default_root
+from crawler.app.demo.server import Site, default_root
 from spiders.telegram_preview import Post, PreviewError, PreviewPage, parse_preview
 
 DATA = Path(__file__).parent / "data" / "telegram"

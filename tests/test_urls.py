@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import canonical_url, clean_url
+from crawler.core.urls import canonical_url, clean_url
 
 
 @pytest.mark.parametrize(

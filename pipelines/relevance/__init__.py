@@ -1,21 +1,28 @@
-"""The relevance engine and its Scrapy pipeline.
+"""The relevance engine.
 
 `build_engine(...)` loads the lexicon, the gazetteer and the lemmatizer once;
 `Engine.assess(text, ...)` returns an `Assessment` with the score, the flag and every
-reason. `RelevancePipeline` applies it to crawled pages; `coprod import`, `rescore` and
-`evaluate` use the same engine offline.
+reason. The stage chain (`pipelines.chain`) applies it to crawled and imported pages, and
+`coprod rescore` and `evaluate` run the same chain.
 """
 
-from pipelines.relevance.engine import DIRECTIONS, MODES, Assessment, Engine, build_engine
-from pipelines.relevance.pipeline import RelevancePipeline, apply_assessment, engine_from_config
+from __future__ import annotations
 
-__all__ = [
-    "DIRECTIONS",
-    "MODES",
-    "Assessment",
-    "Engine",
-    "RelevancePipeline",
-    "apply_assessment",
-    "build_engine",
-    "engine_from_config",
-]
+from typing import TYPE_CHECKING
+
+from pipelines.relevance.engine import DIRECTIONS, MODES, Assessment, Engine, build_engine
+
+if TYPE_CHECKING:
+    from crawler.core.config import Config
+
+__all__ = ["DIRECTIONS", "MODES", "Assessment", "Engine", "build_engine", "engine_from_config"]
+
+
+def engine_from_config(config: Config, threshold: float | None = None) -> Engine:
+    return build_engine(
+        config.lexicon_paths,
+        config.study.region_code,
+        config.place_paths,
+        (config.study.window.start, config.study.window.end),
+        config.flag.threshold if threshold is None else threshold,
+    )

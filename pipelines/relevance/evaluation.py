@@ -1,6 +1,6 @@
 """Measuring the engine on a labelled file: flag quality, ranking quality, direction and mode.
 
-The labelled format is `crawler.documents`' JSON Lines with ``labels``: ``relevant``
+The labelled format is `crawler.core.documents`' JSON Lines with ``labels``: ``relevant``
 (bool), ``direction`` (C2C/C2G/G2C/none), ``mode`` (co-design/co-delivery/co-monitoring/
 none), ``in_region`` (bool), ``in_window`` (bool or null), ``ict`` (list).
 """
@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.documents import Document
-from crawler.errors import BadInput
-from pipelines.language import detect_language
+from crawler.core.documents import Document
+from crawler.core.errors import BadInput
+from pipelines.chain import Chain
 from pipelines.relevance.engine import DIRECTIONS, MODES, Assessment, Engine
 
 __all__ = ["EvaluationReport", "evaluate"]
@@ -48,11 +48,8 @@ class EvaluationReport:
 
 
 def evaluate(engine: Engine, documents: Iterable[Document], worst: int = 5) -> EvaluationReport:
-    scored: list[tuple[Document, Assessment]] = []
-    for doc in documents:
-        found = doc.extracted()
-        language = doc.lang or detect_language(f"{found.title or ''}\n{found.text}").code
-        scored.append((doc, engine.assess(found.text, title=found.title, language=language, published=found.published, links=found.links)))
+    chain = Chain(engine)  # extraction, language and relevance as for a crawled page
+    scored: list[tuple[Document, Assessment]] = [(doc, chain.verdict(doc.item("evaluate"))) for doc in documents]
     if not scored:
         raise BadInput("the labelled file holds no documents")
     truth = [bool(doc.labels.get("relevant")) for doc, _ in scored]

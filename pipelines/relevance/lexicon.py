@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from crawler.errors import ConfigError
+from crawler.core.errors import ConfigError
 from pipelines.relevance.morphology import Lemmatizer, Token, fold
 
 __all__ = ["Lexicon", "TermMatch", "load_lexicon"]

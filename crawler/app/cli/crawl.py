@@ -1,0 +1,113 @@
+"""coprod crawl: fetch the study's sources into the catalogue.
+
+Each source is locked while it is crawled (`crawler.app.locks`); a source another process is
+crawling is skipped with a message, and when that leaves nothing to crawl the exit code is 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from crawler.app.cli.common import command_parser, config_of, database_url
+from crawler.core.config import Config, Source, resolve_setting
+from crawler.core.errors import BadInput
+from crawler.app.locks import SourceLock, SourcesBusy, holder_of, state_dir
+from crawler.app.runner import run_crawl
+from crawler.app.schedule import plan_for_database
+from storage.db import open_catalogue
+from storage.queries import accepted_sources
+
+EXAMPLES = """
+coprod crawl                                  # every enabled source of ./seeds.yaml
+coprod crawl --source dniprorada --source gorod-dp
+coprod crawl --seeds studies/kharkiv.yaml --db postgresql://localhost/coprod
+COPROD_DATABASE_URL=sqlite:///data/test.sqlite coprod crawl -v
+coprod crawl --if-due                         # only the sources the schedule says are due
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = command_parser(commands, "crawl", "Crawl the sources named in the study file into the catalogue.", EXAMPLES)
+    parser.add_argument("--source", action="append", metavar="NAME", help="crawl only this source (repeatable; default: all enabled)")
+    parser.add_argument("--proxy", metavar="URL", help="send every request through this HTTP proxy (default: $COPROD_PROXY, else crawl.proxy)")
+    parser.add_argument("--if-due", action="store_true", help="crawl only the sources that are due by seeds.yaml's schedule (checked after locking them)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_of(args)
+    database = database_url(args, config)
+    extra = accepted(database)
+    with ExitStack() as locks:
+        sources = lock(select(config, extra, args.source), state_dir(database), locks)
+        if args.if_due:
+            # Checked under the lock: a crawl that just finished elsewhere made the source not due.
+            sources = due(config, database, sources)
+            if not sources:
+                print("nothing due")
+                return 0
+        outcome = run_crawl(
+            config,
+            sources=sources,
+            database_url=database,
+            proxy=resolve_setting(args.proxy, "COPROD_PROXY", config.crawl.proxy),
+            verbosity=args.verbose,
+            extra_sources=extra,
+        )
+    print(outcome.describe())
+    return 0 if outcome.reason == "finished" else 1
+
+
+def lock(sources: list[Source], directory: Path, stack: ExitStack) -> list[Source]:
+    """The sources whose lock this process got (held until `stack` closes); the others are
+    being crawled elsewhere and are skipped."""
+    locked = []
+    for source in sources:
+        source_lock = SourceLock(directory, source.name)
+        if source_lock.acquire():
+            stack.enter_context(source_lock)
+            locked.append(source)
+        else:
+            holder = holder_of(directory, source.name)
+            print(f"coprod: {source.name}: skipped, being crawled ({holder.describe() if holder else 'lock held'})", file=sys.stderr)
+    if sources and not locked:
+        raise SourcesBusy("nothing crawled: every source is being crawled by another process")
+    return locked
+
+
+def due(config: Config, database: str, sources: list[Source]) -> list[Source]:
+    verdicts = plan_for_database(database, sources, config.schedule, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    for verdict in verdicts:
+        if not verdict.due:
+            print(f"coprod: {verdict.source}: not due ({verdict.reason})", file=sys.stderr)
+    due_names = {v.source for v in verdicts if v.due}
+    return [s for s in sources if s.name in due_names]
+
+
+def accepted(database: str) -> list[Source]:
+    """Discovered sources analysts accepted, when the catalogue exists already."""
+    try:
+        engine = open_catalogue(database, create=False)
+    except BadInput:
+        return []
+    try:
+        with Session(engine) as session:
+            return accepted_sources(session)
+    finally:
+        engine.dispose()
+
+
+def select(config: Config, extra: list[Source], names: list[str] | None) -> list[Source]:
+    known = {s.name for s in config.sources}
+    every = list(config.sources) + [s for s in extra if s.name not in known]
+    if not names:
+        return [s for s in every if s.enabled]
+    config.select_sources([n for n in names if n not in {s.name for s in extra}])  # names an unknown one clearly
+    return [s for s in every if s.name in names]

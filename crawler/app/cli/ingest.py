@@ -1,0 +1,46 @@
+"""coprod import: run documents gathered elsewhere through the pipelines into the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from crawler.app.cli.common import command_parser, config_of, database_url
+from crawler.core.documents import read_documents
+from crawler.core.errors import BadInput
+from crawler.app.offline import import_documents
+from pipelines.chain import Chain
+from pipelines.relevance import engine_from_config
+from storage.db import open_catalogue
+
+EXAMPLES = """
+coprod import gathered.jsonl                       # {"url": ..., "text" or "html": ..., "title", "published", "lang", "links"}
+coprod import capture.warc.gz --source archive-2022
+coprod import posts.jsonl --db sqlite:///data/coprod.sqlite
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = command_parser(commands, "import", "Import JSON Lines or WARC documents through the same pipelines into the catalogue.", EXAMPLES)
+    parser.add_argument("file", type=Path, metavar="FILE", help="a .jsonl file, or a .warc / .warc.gz file")
+    parser.add_argument("--source", metavar="NAME", help="source name to file the documents under (default: import-<file name>)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.file.is_file():
+        raise BadInput(f"{args.file}: no such file")
+    config = config_of(args)
+    source = args.source or "import-" + re.sub(r"[^a-z0-9_.-]+", "-", args.file.name.lower()).strip("-")
+    database = open_catalogue(database_url(args, config))
+    try:
+        chain = Chain.for_sources(engine_from_config(config), config.sources)
+        outcome = import_documents(database, chain, read_documents(args.file), source, str(args.file))
+    finally:
+        database.dispose()
+    print(
+        f"run {outcome.run_id}: read {outcome.read} documents from {args.file}; stored {outcome.stored} "
+        f"({outcome.new_rows} new rows), dropped {outcome.dropped} without text, flagged {outcome.flagged}"
+    )
+    return 0

@@ -1,0 +1,126 @@
+"""The pipelines without a crawl: importing documents and re-scoring stored pages.
+
+Both run the crawl's stage chain (`pipelines.chain`): an imported document goes through
+every stage as a fetched page would (extraction, card masking, language, relevance,
+discovery) and through the same idempotent store; a rescore runs the chain's relevance
+stage over the stored pages.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine as Database
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.core.documents import Document
+from crawler.core.items import PageItem
+from pipelines._drop import PageDropped
+from pipelines.chain import Chain
+from storage.db import apply_relevance, ensure_source, finish_run, start_run, sync_candidate, write_pages
+from storage.models import Page
+
+__all__ = ["ImportOutcome", "RescoreOutcome", "import_documents", "rescore"]
+
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    run_id: int
+    read: int
+    stored: int
+    new_rows: int
+    dropped: int
+    flagged: int
+
+
+def import_documents(database: Database, chain: Chain, documents: Iterable[Document], source: str, origin: str) -> ImportOutcome:
+    with Session(database) as session, session.begin():
+        source_id = ensure_source(session, source, kind="other", origin=origin)
+        run_id = start_run(session, "import", [source], None)
+    read = stored = new_rows = flagged = 0
+    dropped: Counter[str] = Counter()
+    batch: list[tuple[PageItem, str | None, str | None]] = []
+
+    def flush() -> None:
+        nonlocal new_rows
+        with Session(database) as session, session.begin():
+            new_rows += write_pages(session, batch, {source: source_id}, run_id)
+        batch.clear()
+
+    for document in documents:
+        read += 1
+        item = document.item(source)
+        try:
+            chain.run(item)
+        except PageDropped as drop:
+            dropped[drop.reason] += 1
+            batch.append((item, drop.reason, drop.detail))
+        else:
+            stored += 1
+            flagged += bool(item.relevance and item.relevance["flagged"])
+            batch.append((item, None, None))
+        if len(batch) >= BATCH:
+            flush()
+    if batch:
+        flush()
+    stats = {"coprod/read": read, "coprod/stored": stored, "coprod/stored/new_rows": new_rows, "coprod/stored/flagged": flagged}
+    stats |= {f"coprod/dropped/{reason}": n for reason, n in dropped.items()}
+    with Session(database) as session, session.begin():
+        finish_run(session, run_id, "finished", stats)
+    return ImportOutcome(run_id, read, stored, new_rows, sum(dropped.values()), flagged)
+
+
+@dataclass(frozen=True)
+class RescoreOutcome:
+    pages: int
+    newly_flagged: int
+    unflagged: int
+    direction_changed: int
+
+
+def rescore(database: Database, chain: Chain) -> RescoreOutcome:
+    """Re-run the relevance stage over every stored page with text; report how the flags moved."""
+    pages = newly = unflagged = direction_changed = 0
+    last_id = 0
+    while True:
+        with Session(database) as session, session.begin():
+            batch = list(
+                session.scalars(
+                    select(Page).where(Page.id > last_id, Page.drop_reason.is_(None), Page.text.is_not(None)).order_by(Page.id).limit(BATCH)
+                )
+            )
+            if not batch:
+                break
+            for page in batch:
+                before_flag, before_direction = bool(page.flagged), page.direction
+                verdict = chain.assess(_stored(page), page.source)
+                apply_relevance(page, verdict.to_json())
+                session.flush()
+                sync_candidate(session, page)
+                pages += 1
+                newly += page.flagged and not before_flag
+                unflagged += before_flag and not page.flagged
+                direction_changed += page.direction != before_direction
+            last_id = batch[-1].id
+    return RescoreOutcome(pages, newly, unflagged, direction_changed)
+
+
+def _stored(page: Page) -> PageItem:
+    """A stored page as the item the relevance stage reads (its text, title, language, date
+    and links are what the chain stored)."""
+    return PageItem(
+        url=page.url,
+        source=page.source.name,
+        fetched_url=page.fetched_url or page.url,
+        fetched_at=page.last_seen,
+        text=page.text,
+        title=page.title,
+        published=page.published,
+        language=page.language,
+        links=list(page.links or ()),
+    )

@@ -1,0 +1,52 @@
+"""The links of an HTML page, read once from its parsed tree: every anchor, as (absolute
+URL, anchor text), serves both the discovery of outside sources and the site spider's
+following; `link rel=alternate hreflang` names the page's other language versions.
+
+A crawled page is read from the response's own tree (`response.selector`), an imported one
+from its HTML, so both give the same links.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from parsel import Selector
+from w3lib.html import get_base_url
+
+from crawler.core.urls import canonical_url, is_http_url
+
+__all__ = ["alternates", "anchors", "base_url", "html_selector"]
+
+# Links that lead to no page: in-page jumps, scripts, mail and phone numbers.
+_NOT_PAGES = ("#", "javascript:", "mailto:", "tel:")
+
+
+def html_selector(html: str) -> Selector:
+    return Selector(text=html, type="html")
+
+
+def base_url(html: str, url: str) -> str:
+    """What relative links resolve against: the page's `<base href>`, else its URL (read
+    from the head, as Scrapy's `Response.urljoin` does)."""
+    return get_base_url(html[:4096], url)
+
+
+def anchors(selector: Selector, base: str) -> list[tuple[str, str]]:
+    """Every link of the page (`<a href>`, `<area href>`) as (absolute URL, anchor text), in
+    page order."""
+    found = []
+    for element in selector.root.iter("a", "area"):
+        href = (element.get("href") or "").strip()
+        if href and not href.startswith(_NOT_PAGES):
+            found.append((urljoin(base, href), " ".join(element.itertext()).strip()))
+    return found
+
+
+def alternates(selector: Selector, base: str, page_url: str) -> list[tuple[str, str]]:
+    """Other language versions the page names, as (hreflang, canonical URL)."""
+    found = []
+    for link in selector.xpath('//link[@rel="alternate"][@hreflang][@href]'):
+        url = canonical_url(urljoin(base, link.attrib["href"]))
+        if url != page_url and is_http_url(url):
+            found.append((link.attrib["hreflang"].lower(), url))
+    return found

@@ -1,0 +1,192 @@
+"""The stage chain: extract -> mask cards -> language -> relevance -> discover, composed once.
+
+Each stage is a pure function of what the stages before it found. `Chain.run` is the one
+place they are put in order: it writes each stage's result onto the page and raises
+`PageDropped` with the reason when a page goes no further. Every way into the catalogue
+runs it: a crawl (`ChainPipeline`, the item pipeline before the store), `coprod import`
+(`crawler.app.offline`), and `coprod evaluate` and `coprod simulate`, which keep the verdicts
+instead of storing them; `coprod rescore` runs its relevance stage on the stored pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from crawler.core.config import Source
+from crawler.core.items import PageItem
+from pipelines._drop import PageDropped
+from pipelines.discover import Discovered, discover, source_key
+from pipelines.extract import Extracted, content_hash, extract, is_html
+from pipelines.language import LanguageResult, detect_language
+from pipelines.relevance.engine import Assessment, Engine, build_engine
+from pipelines.relevance.identifiers import mask_cards
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+__all__ = ["Chain", "ChainPipeline", "assessed", "discovered", "extracted", "language_of", "masked"]
+
+
+class SourceFacts(Protocol):
+    """What the relevance stage reads of a page's source: a configured `Source` or a
+    catalogue row."""
+
+    kind: str
+    region: str | None
+
+
+def extracted(item: PageItem, min_chars: int = 1) -> Extracted:
+    """Stage 1: the page's main text and metadata (trafilatura). A failed fetch, a document
+    that is not HTML and a page without main text leave here, with their reason."""
+    if item.fetch_error:
+        raise PageDropped(item.fetch_error, item.fetch_error_detail)
+    if item.html is None and item.text is not None:
+        # The text came parsed: a Telegram post (its spider read it), an imported text.
+        if not item.text.strip():
+            raise PageDropped("empty_extraction", "a post without text (media only)")
+        return Extracted(item.text, item.title, item.published, item.author, None, tuple(item.links))
+    if not is_html(item.content_type) or item.html is None:
+        raise PageDropped("not_html", item.content_type or "no content type")
+    found = extract(item.html, item.fetched_url)
+    if len(found.text) < min_chars:
+        raise PageDropped("empty_extraction", f"{len(found.text)} characters of main text")
+    # What the page came with (an imported document's title, date and links) comes first.
+    return replace(
+        found,
+        title=item.title or found.title,
+        published=item.published or found.published,
+        links=tuple(dict.fromkeys((*item.links, *found.links))),
+    )
+
+
+def masked(found: Extracted) -> Extracted:
+    """Stage 2: card numbers masked as soon as the text exists, so they never reach the
+    catalogue (the WARC captures keep the pages as published)."""
+    return replace(found, text=mask_cards(found.text), title=mask_cards(found.title) if found.title else None)
+
+
+def language_of(title: str | None, text: str, given: str | None = None) -> LanguageResult:
+    """Stage 3: the language of the title and text, unless the document named its own."""
+    if given:
+        return LanguageResult(given, "given", 1.0)
+    return detect_language("\n".join(filter(None, (title, text))))
+
+
+def assessed(engine: Engine, item: PageItem, source: SourceFacts | None) -> Assessment:
+    """Stage 4: the relevance engine's verdict on the page."""
+    return engine.assess(
+        item.text or "",
+        title=item.title,
+        language=item.language or "uk",
+        published=item.published,
+        links=item.links,
+        source_kind=source.kind if source else None,
+        source_region=source.region if source else None,
+    )
+
+
+def discovered(item: PageItem, own_domains: Iterable[str], known_keys: frozenset[str]) -> list[Discovered]:
+    """Stage 5: sites and channels the page links to that the study does not crawl."""
+    return discover(item.outlinks, item.text or "", own_domains, known_keys)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The stages with what they need, loaded once: the relevance engine (None: no relevance
+    stage, for `coprod simulate --text-only` or a study without lexicon), the sources by
+    name, and the domains and keys the study crawls already (links to them are not
+    discoveries)."""
+
+    engine: Engine | None
+    sources: Mapping[str, SourceFacts] = field(default_factory=dict)
+    own_domains: tuple[str, ...] = ()
+    known_keys: frozenset[str] = frozenset()
+    min_chars: int = 1
+
+    @classmethod
+    def for_sources(cls, engine: Engine | None, sources: Iterable[Source], min_chars: int = 1) -> Chain:
+        sources = list(sources)
+        return cls(
+            engine,
+            {s.name: s for s in sources},
+            tuple(d for s in sources if s.kind != "telegram" for d in s.domains),
+            frozenset(k for s in sources for k in source_key(s)),
+            min_chars,
+        )
+
+    def run(self, item: PageItem) -> PageItem:
+        """Every stage, in order, onto the page; `PageDropped` when it leaves."""
+        if not item.not_modified:  # answered 304: its version went through the chain when stored
+            self._run(item)
+        return item
+
+    def verdict(self, item: PageItem) -> Assessment:
+        """The relevance verdict the chain reaches on a page. A page it drops is judged as an
+        empty text, so that an evaluation counts every labelled document."""
+        assert self.engine is not None, "a verdict needs the relevance engine"
+        try:
+            verdict = self._run(item)
+        except PageDropped:
+            verdict = assessed(self.engine, replace(item, text="", title=None, links=[]), self.sources.get(item.source))
+        assert verdict is not None
+        return verdict
+
+    def assess(self, item: PageItem, source: SourceFacts | None = None) -> Assessment:
+        """The relevance stage alone (`coprod rescore`: stored pages keep their text and
+        language); the source is the item's configured one unless given."""
+        assert self.engine is not None, "relevance needs the engine"
+        verdict = assessed(self.engine, item, source or self.sources.get(item.source))
+        item.relevance = verdict.to_json()
+        return verdict
+
+    def _run(self, item: PageItem) -> Assessment | None:
+        found = masked(extracted(item, self.min_chars))
+        item.text, item.title, item.published = found.text, found.title, found.published
+        item.author, item.sitename, item.links = found.author, found.sitename, list(found.links)
+        item.content_hash = content_hash(found.text)
+        language = language_of(found.title, found.text, item.language)
+        item.language = language.code
+        item.language_detail = {"method": language.method, "confidence": language.confidence, "shares": language.shares}
+        verdict = self.assess(item) if self.engine is not None else None
+        item.discovered = [asdict(d) for d in discovered(item, self.own_domains, self.known_keys)]
+        return verdict
+
+
+class ChainPipeline:
+    """The stage chain as a Scrapy item pipeline: every page a spider yields runs through
+    it; the store pipeline records what it kept and, with their reasons, what it dropped."""
+
+    def __init__(self, sources: list[Source], min_chars: int, engine_args: tuple | None):
+        self.sources = sources
+        self.min_chars = min_chars
+        self.engine_args = engine_args  # build_engine's arguments; None: no lexicon or region
+        self.chain: Chain | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ChainPipeline:
+        settings = crawler.settings
+        engine_args = None
+        if settings.getlist("COPROD_LEXICON_FILES") and settings.get("COPROD_REGION_CODE"):
+            start, end = settings.getlist("COPROD_WINDOW")
+            engine_args = (
+                [Path(p) for p in settings.getlist("COPROD_LEXICON_FILES")],
+                settings.get("COPROD_REGION_CODE"),
+                [Path(p) for p in settings.getlist("COPROD_PLACE_FILES")],
+                (dt.date.fromisoformat(start), dt.date.fromisoformat(end)),
+                settings.getfloat("COPROD_FLAG_THRESHOLD"),
+            )
+        sources = [Source.model_validate(s) for s in settings.getlist("COPROD_SOURCES")]
+        return cls(sources, settings.getint("COPROD_MIN_TEXT_CHARS", 1), engine_args)
+
+    def open_spider(self) -> None:
+        # Loading the gazetteer and the dictionaries takes a moment: once per crawl, not per page.
+        engine = build_engine(*self.engine_args) if self.engine_args else None
+        self.chain = Chain.for_sources(engine, self.sources, self.min_chars)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        assert self.chain is not None, "open_spider() builds the chain"
+        return self.chain.run(item)

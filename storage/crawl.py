@@ -1,0 +1,110 @@
+"""The catalogue as one crawl uses it: one engine for the crawl's spider, pipelines,
+middlewares and extensions, and the reads and writes they make.
+
+The spider gets it in `from_crawler` (`pipelines.store.crawl_catalogue`) instead of opening
+engines of its own; the engine opens at the first use and closes when the crawl's engine
+stops. No Scrapy here: the components hand in plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from crawler.core.config import Source as SourceConfig
+from crawler.core.items import PageItem
+from storage import frontier
+from storage.db import finish_run, open_catalogue, start_run, sync_sources, write_pages
+from storage.frontier import Frontier
+from storage.models import Page, Run, Source
+from storage.runs import mark_interrupted, record_process
+
+__all__ = ["CrawlCatalogue"]
+
+
+class CrawlCatalogue:
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = open_catalogue(self.database_url)
+        return self._engine
+
+    def session(self) -> Session:
+        return Session(self.engine)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def start_run(self, spider: str, sources: Sequence[SourceConfig], names: Sequence[str], seeds_sha256: str | None) -> tuple[int, dict[str, int]]:
+        """A new run of `spider` over the sources `names` (after marking runs whose process
+        died); returns its id and the ids of every configured source."""
+        with self.session() as session, session.begin():
+            source_ids = sync_sources(session, sources)
+            mark_interrupted(session)
+            run_id = start_run(session, spider, names, seeds_sha256)
+            record_process(session, run_id)
+        return run_id, source_ids
+
+    def store(self, batch: Sequence[tuple[PageItem, str | None, str | None]], source_ids: dict[str, int], run_id: int | None) -> int:
+        """One batch of pages (kept or dropped) and the frontier they complete, in one
+        transaction; returns how many page rows were new."""
+        with self.session() as session, session.begin():
+            created = write_pages(session, batch, source_ids, run_id)
+            frontier.record(session, batch, source_ids, run_id)
+        return created
+
+    def finish_run(self, run_id: int, reason: str, stats: dict[str, Any]) -> None:
+        with self.session() as session, session.begin():
+            finish_run(session, run_id, reason, stats)
+
+    def open_frontiers(self, fresh: Mapping[str, list[tuple[str, str, int]]], run_id: int | None) -> dict[str, Frontier | None]:
+        """Per source (by name): its frontier when a crawl of it was interrupted (resume
+        from it), else None after queueing `fresh`, its start entries (canonical url, url
+        to fetch, depth), before any is fetched. The run names the run it resumes."""
+        opened: dict[str, Frontier | None] = {}
+        with self.session() as session, session.begin():
+            ids = self._source_ids(session, list(fresh))
+            resumed: list[int] = []
+            for name, entries in fresh.items():
+                state = frontier.load(session, ids[name])
+                if state.unfinished:
+                    opened[name] = state
+                    if state.last_run_id is not None:
+                        resumed.append(state.last_run_id)
+                    continue
+                frontier.clear(session, [ids[name]])
+                frontier.seed(session, ids[name], entries, run_id)
+                opened[name] = None
+            run = session.get(Run, run_id) if run_id is not None else None
+            if run is not None and resumed:
+                run.resumed_run_id = max(resumed)
+        return opened
+
+    def clear_frontiers(self, names: Sequence[str]) -> None:
+        """Forget the frontiers of sources whose crawl ran to its end."""
+        with self.session() as session, session.begin():
+            frontier.clear(session, self._source_ids(session, names).values())
+
+    def newest_posts(self, names: Sequence[str]) -> dict[str, int]:
+        """The newest Telegram post stored, per channel of these sources."""
+        newest: dict[str, int] = {}
+        with self.session() as session:
+            rows = session.execute(select(Page.extra, func.count()).join(Source).where(Source.name.in_(names)).group_by(Page.id))
+            for extra, _ in rows:
+                if extra and extra.get("channel") and extra.get("post_id"):
+                    channel = extra["channel"]
+                    newest[channel] = max(newest.get(channel, 0), int(extra["post_id"]))
+        return newest
+
+    @staticmethod
+    def _source_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
+        return dict(session.execute(select(Source.name, Source.id).where(Source.name.in_(list(names)))).tuples())
