@@ -29,7 +29,7 @@ from pipelines.extract import extract  # noqa: E402
 from pipelines.language import detect_language  # noqa: E402
 from pipelines.relevance import engine_from_config  # noqa: E402
 
-WEB = ROOT / "crawler" / "demo" / "web"
+WEB = ROOT / "crawler" / "app" / "demo" / "web"
 TARGET_CHARS = 8500
 
 
@@ -78,7 +78,7 @@ def main() -> int:
     args = parser.parse_args()
 
     pages = long_pages(ukrainian_articles(), args.pages)
-    config = load_config(ROOT / "crawler" / "demo" / "seeds.yaml")
+    config = load_config(ROOT / "crawler" / "app" / "demo" / "seeds.yaml")
     load_start = time.perf_counter()
     engine = engine_from_config(config)
     load_seconds = time.perf_counter() - load_start

@@ -68,7 +68,7 @@ def main() -> int:
         started = time.perf_counter()
         fill(url, args.candidates)
         fill_seconds = time.perf_counter() - started
-        config = replace(review_config(load_config(ROOT / "crawler" / "demo" / "seeds.yaml"), url), retrain_every=0)
+        config = replace(review_config(load_config(ROOT / "crawler" / "app" / "demo" / "seeds.yaml"), url), retrain_every=0)
         client = create_app(config).test_client()
         client.post("/login", data={"name": "bench", "password": "bench password"})
         figures = {"candidates": args.candidates, "fill_seconds": round(fill_seconds, 1)}

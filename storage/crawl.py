@@ -107,4 +107,5 @@ class CrawlCatalogue:
 
     @staticmethod
     def _source_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
-        return dict(session.execute(select(Source.name, Source.id).where(Source.name.in_(list(names)))).tuples())
+        rows = session.execute(select(Source.name, Source.id).where(Source.name.in_(list(names))))
+        return {name: id_ for name, id_ in rows}

@@ -7,7 +7,8 @@ from scrapy.http import HtmlResponse
 
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
-from pipelines.extract import ExtractPipeline, content_hash, extract
+from pipelines.chain import extracted
+from pipelines.extract import content_hash, extract
 
 ARTICLE = """<!doctype html><html lang="uk"><head><meta charset="{charset}">
 <title>Волонтери відкрили кухню — Тестові новини</title>
@@ -54,9 +55,9 @@ def _item(**fields: object) -> PageItem:
         ({"content_type": "text/html", "html": "<html><head><title>x</title></head><body><script>var a = 1;</script></body></html>", "http_status": 200}, "empty_extraction"),
     ],
 )
-def test_pipeline_drops_with_a_reason(fields: dict, reason: str) -> None:
+def test_extraction_stage_drops_with_a_reason(fields: dict, reason: str) -> None:
     with pytest.raises(PageDropped) as caught:
-        ExtractPipeline(min_chars=1).process_item(_item(**fields))
+        extracted(_item(**fields))
     assert caught.value.reason == reason
 
 

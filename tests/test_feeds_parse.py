@@ -29,7 +29,7 @@ from spiders.feeds_parse import (
 )
 
 DATA = Path(__file__).parent / "data" / "feeds"
-DEMO_WEB = Path(__file__).resolve().parents[1] / "crawler" / "demo" / "web"
+DEMO_WEB = Path(__file__).resolve().parents[1] / "crawler" / "app" / "demo" / "web"
 
 RSS_URL = "https://hromada-pavlohrad.test/rss.xml"
 ATOM_URL = "https://nikopol-ostriv.test/feed.atom"

@@ -19,7 +19,7 @@ from warcio.warcwriter import WARCWriter
 from crawler.core.config import builtin_path, load_config
 from pipelines.relevance import engine_from_config
 from storage.db import open_catalogue
-from storage.models import Candidate, Page
+from storage.models import Candidate, DiscoveredSource, Page, SourceLink
 from tests.conftest import DEMO_SEEDS, run_coprod
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,6 +66,21 @@ def test_import_jsonl_runs_the_pipelines_and_is_idempotent(tmp_path: Path) -> No
         assert pages["https://hub.example/empty"].drop_reason == "empty_extraction"
         assert session.scalar(select(func.count()).select_from(Candidate)) == 1
     engine.dispose()
+
+
+def test_import_records_the_sources_a_document_links_to(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    doc = {"url": "https://hub.example/call", "text": "Волонтери Павлограда збирають теплі речі для переселенців. Пишіть нам.",
+           "links": ["https://t.me/pavlohrad_warm_test", "https://warm-things.example.org/pavlohrad"]}
+    result = run_coprod("import", str(write_jsonl(tmp_path / "docs.jsonl", [doc])), "--seeds", str(DEMO_SEEDS), "--db", db)
+    assert result.returncode == 0, result.stderr
+    engine = open_catalogue(db, create=False)
+    with Session(engine) as session:
+        found = {(d.key, d.kind) for d in session.scalars(select(DiscoveredSource))}
+        links = session.scalar(select(func.count()).select_from(SourceLink))
+    engine.dispose()
+    assert found == {("t.me/pavlohrad_warm_test", "telegram"), ("warm-things.example.org", "site")}
+    assert links == 2
 
 
 def test_import_warc(tmp_path: Path) -> None:

@@ -61,6 +61,24 @@ def test_parse_yields_the_page_and_follows_only_clean_in_domain_links() -> None:
     assert spider.crawler.stats.get_value("coprod/skipped/media_link") == 1
 
 
+def test_a_source_on_a_non_default_port_follows_its_links() -> None:
+    local = Source(name="local", kind="news", start_urls=["http://127.0.0.1:18080/"])
+    spider = make_spider(local)
+    out = list(spider.parse(response("http://127.0.0.1:18080/", source="local")))
+    urls = sorted(o.url for o in out if isinstance(o, Request))
+    assert urls == ["http://127.0.0.1:18080/files/report.pdf", "http://127.0.0.1:18080/novyny/1/"]
+
+
+def test_links_already_scheduled_build_no_request_again() -> None:
+    spider = make_spider(NEWS)
+    first = [o for o in spider.parse(response("http://news.test/")) if isinstance(o, Request)]
+    again = [o for o in spider.parse(response("http://news.test/novyny/2/", depth=1)) if isinstance(o, Request)]
+    assert len(first) == 3 and again == []
+    # The page's links were read once, into the item, for discovery and following alike.
+    [item] = [o for o in spider.parse(response("http://news.test/x")) if isinstance(o, PageItem)]
+    assert ("https://t.me/some_channel", "telegram") in item.outlinks
+
+
 def test_page_cap_limits_scheduled_pages_per_source() -> None:
     spider = make_spider(NEWS, cap=2)
     requests = [o for o in spider.parse(response("http://news.test/")) if isinstance(o, Request)]

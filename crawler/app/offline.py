@@ -16,11 +16,12 @@ from sqlalchemy import Engine as Database
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.core.config import Source
 from crawler.core.documents import Document
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
 from pipelines.chain import Chain
-from storage.db import apply_relevance, ensure_source, finish_run, start_run, sync_candidate, write_pages
+from storage.db import apply_relevance, ensure_source, finish_run, start_run, sync_candidate, sync_sources, write_pages
 from storage.models import Page
 
 __all__ = ["ImportOutcome", "RescoreOutcome", "import_documents", "rescore"]
@@ -39,8 +40,14 @@ class ImportOutcome:
 
 
 def import_documents(database: Database, chain: Chain, documents: Iterable[Document], source: str, origin: str) -> ImportOutcome:
+    """Run documents through the chain into the catalogue, filed under `source`: a source of
+    the study keeps its kind and region, any other name becomes a source of kind other."""
+    configured = chain.sources.get(source)
     with Session(database) as session, session.begin():
-        source_id = ensure_source(session, source, kind="other", origin=origin)
+        if isinstance(configured, Source):
+            source_id = sync_sources(session, [configured])[source]
+        else:
+            source_id = ensure_source(session, source, kind="other", origin=origin)
         run_id = start_run(session, "import", [source], None)
     read = stored = new_rows = flagged = 0
     dropped: Counter[str] = Counter()

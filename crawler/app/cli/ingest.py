@@ -24,7 +24,7 @@ coprod import posts.jsonl --db sqlite:///data/coprod.sqlite
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = command_parser(commands, "import", "Import JSON Lines or WARC documents through the same pipelines into the catalogue.", EXAMPLES)
     parser.add_argument("file", type=Path, metavar="FILE", help="a .jsonl file, or a .warc / .warc.gz file")
-    parser.add_argument("--source", metavar="NAME", help="source name to file the documents under (default: import-<file name>)")
+    parser.add_argument("--source", metavar="NAME", help="source to file the documents under: a source of the study keeps its kind and region (default: import-<file name>)")
     parser.set_defaults(run=run)
 
 
