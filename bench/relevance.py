@@ -23,8 +23,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crawler.core.config import load_config  # noqa: E402
 from crawler.app.demo.server import SampleWeb  # noqa: E402
+from crawler.core.config import load_config  # noqa: E402
 from pipelines.extract import extract  # noqa: E402
 from pipelines.language import detect_language  # noqa: E402
 from pipelines.relevance import engine_from_config  # noqa: E402

@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from storage.capture import CaptureRef, capture_path, copy_captures
 from crawler.core.config import Config
 from crawler.core.errors import BadInput
 from review.export import ExportFilters, write_meta
+from storage.capture import CaptureRef, capture_path, copy_captures
 from storage.models import Candidate, Case, CaseEvidence, PageVersion
 from storage.queries import admin_named
 

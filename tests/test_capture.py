@@ -27,11 +27,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
-from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture, recover_captures
 from crawler.conditional import ConditionalRequestMiddleware, Validators
 from crawler.core.sanitise import terminal_safe
 from review.auth import add_user
 from review.screening import include_in_case
+from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture, recover_captures
 from storage.db import open_catalogue
 from storage.models import Candidate, Page, PageVersion, Run
 from tests.conftest import DEMO, DEMO_SEEDS, run_coprod

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.core.config import Schedule, Source, load_config, parse_duration
-from crawler.core.cron import parse_cron
 from crawler.app.locks import SourceLock, holder_of, state_dir
 from crawler.app.schedule import plan, plan_from_catalogue
+from crawler.core.config import Schedule, Source, load_config, parse_duration
+from crawler.core.cron import parse_cron
 from storage.db import open_catalogue, sync_sources
 from storage.models import Candidate, Case, CaseEvidence, DiscoveredSource, Page, Run
 from tests.conftest import FIXTURE_WEB, run_coprod, web_server, write_study

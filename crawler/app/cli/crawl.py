@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from crawler.app.cli.common import command_parser, config_of, database_url
-from crawler.core.config import Config, Source, resolve_setting
-from crawler.core.errors import BadInput
 from crawler.app.locks import SourceLock, SourcesBusy, holder_of, state_dir
 from crawler.app.runner import run_crawl
 from crawler.app.schedule import plan_for_database
+from crawler.core.config import Config, Source, resolve_setting
+from crawler.core.errors import BadInput
 from storage.db import open_catalogue
 from storage.queries import accepted_sources
 

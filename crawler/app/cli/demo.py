@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 import crawler.app.demo
 
-from storage.capture import capture_dir
 from crawler.app.cli.common import command_parser
 from crawler.app.cli.status import render_summary, table
-from crawler.core.config import load_config, resolve_setting
 from crawler.app.demo.server import SampleWeb
 from crawler.app.runner import run_crawl
+from crawler.core.config import load_config, resolve_setting
 from review.export import export_table
 from review.report import write_report
+from storage.capture import capture_dir
 from storage.db import open_catalogue
 from storage.queries import candidate_rows, summarise
 

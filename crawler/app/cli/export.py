@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from storage.capture import capture_dir
 from crawler.app.cli.common import catalogue, command_parser, config_of, database_url, seeds_path
 from crawler.core.config import Config
 from crawler.core.errors import BadInput
 from review.captures import export_captures
 from review.export import FILTER_TABLES, FORMATS, TABLES, ExportFilters, export_table
+from storage.capture import capture_dir
 
 EXAMPLES = """
 coprod export --what cases --format xlsx --out cases.xlsx

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from crawler.app.cli.common import command_parser, config_of, database_url
+from crawler.app.offline import import_documents
 from crawler.core.documents import read_documents
 from crawler.core.errors import BadInput
-from crawler.app.offline import import_documents
 from pipelines.chain import Chain
 from pipelines.relevance import engine_from_config
 from storage.db import open_catalogue

@@ -17,10 +17,10 @@ from pathlib import Path
 from crawler.app.cli.common import command_parser, config_of, database_url
 from crawler.app.cli.crawl import accepted
 from crawler.app.cli.status import table
-from crawler.core.config import Config
-from crawler.core.cron import parse_cron
 from crawler.app.locks import SourcesBusy, state_dir
 from crawler.app.schedule import Plan, plan_for_database
+from crawler.core.config import Config
+from crawler.core.cron import parse_cron
 
 EXAMPLES = """
 coprod schedule --dry-run        # which sources are due now, and why

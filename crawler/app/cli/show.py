@@ -9,13 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from w3lib.encoding import html_to_unicode
 
-from storage.capture import CaptureRef, capture_dir, read_capture
 from crawler.app.cli.common import command_parser, database_url
 from crawler.core.errors import BadInput
 from crawler.core.sanitise import terminal_safe
 from crawler.core.urls import canonical_url
 from pipelines.chain import masked
 from pipelines.extract import content_hash, extract, is_html
+from storage.capture import CaptureRef, capture_dir, read_capture
 from storage.db import open_catalogue
 from storage.models import Page, PageVersion
 
