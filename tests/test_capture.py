@@ -32,6 +32,7 @@ from crawler.core.sanitise import terminal_safe
 from review.auth import add_user
 from review.screening import include_in_case
 from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture, recover_captures
+from storage.crawl import CrawlCatalogue
 from storage.db import open_catalogue
 from storage.models import Candidate, Page, PageVersion, Run
 from tests.conftest import DEMO, DEMO_SEEDS, run_coprod
@@ -349,7 +350,7 @@ def test_export_captures_bundles_every_version_the_cases_cite(recrawl: Recrawl, 
 
 def _middleware(tmp_path: Path, ref: CaptureRef) -> tuple[ConditionalRequestMiddleware, Request]:
     crawler = get_crawler(settings_dict={"COPROD_DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite'}"})
-    middleware = ConditionalRequestMiddleware(crawler, crawler.settings["COPROD_DATABASE_URL"], tmp_path)
+    middleware = ConditionalRequestMiddleware(crawler, CrawlCatalogue(crawler.settings["COPROD_DATABASE_URL"]), tmp_path)
     middleware.known = {"http://a.test/page": Validators('"v1"', "Mon, 01 Jan 2024 00:00:00 GMT", ref)}
     request = Request("http://a.test/page/?utm_source=x")
     assert middleware.process_request(request) is None
