@@ -22,6 +22,13 @@ LOG_LEVEL = "INFO"
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # Scrapy's own, with a reason for each response they give up on (crawler.core.reasons).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.GuardedMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.CompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.GuardedRedirectMiddleware": 600,
     "crawler.middlewares.ProxyMiddleware": 740,
     # Next to the downloader: the capture sees responses as they came; a 304 is answered
     # from the capture before anything else sees it.

@@ -2,7 +2,9 @@
 ``Sitemap:`` lines of robots.txt) lead to article pages.
 
 Entries dated outside the study window are not followed; undated ones are. A malformed
-feed or sitemap is recorded as a page with its reason and never stops the crawl.
+feed or sitemap is recorded as a page with its reason (`malformed_feed`, `decompression_bomb`)
+and never stops the crawl; one readable in part has its entries followed and is recorded as
+`malformed_feed` with the entries it lost.
 """
 
 from __future__ import annotations
@@ -64,14 +66,16 @@ class FeedSpider(scrapy.Spider):
             parsed = parse_feed_or_sitemap(response.body, response.url, content_type)
         except FeedError as error:
             self.crawler.stats.inc_value("coprod/feeds/malformed")
-            yield PageItem(
-                url=canonical_url(response.url), source=source.name, fetched_url=response.url, fetched_at=now(),
-                http_status=response.status, content_type=content_type, fetch_error="malformed_feed", fetch_error_detail=str(error),
-            )
+            yield self._broken(response, source, content_type, error.reason, str(error))
             return
         if parsed.problems:
             self.crawler.stats.inc_value("coprod/feeds/problems", len(parsed.problems))
             self.logger.info("%s: %s", response.url, "; ".join(parsed.problems[:5]))
+        if parsed.lost:
+            # The entries it could read are followed; the document is recorded with the ones it lost.
+            self.crawler.stats.inc_value("coprod/feeds/entries_lost", len(parsed.lost))
+            lost = f"{len(parsed.entries)} entries read; lost: " + "; ".join(parsed.lost)
+            yield self._broken(response, source, content_type, "malformed_feed", lost)
         for entry in parsed.entries:
             if not any(host_of(entry.url) == d or host_of(entry.url).endswith("." + d) for d in source.domains):
                 self.crawler.stats.inc_value("coprod/skipped/offsite")
@@ -82,6 +86,12 @@ class FeedSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("coprod/feeds/outside_window")
             else:
                 yield scrapy.Request(clean_url(entry.url), callback=self.parse_article, errback=self.on_error, meta={"source": source.name})
+
+    def _broken(self, response: Response, source: Source, content_type: str | None, reason: str, detail: str) -> PageItem:
+        return PageItem(
+            url=canonical_url(response.url), source=source.name, fetched_url=response.url, fetched_at=now(),
+            http_status=response.status, content_type=content_type, fetch_error=reason, fetch_error_detail=detail,
+        )
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         self.crawler.stats.inc_value(f"coprod/fetched/{response.meta['source']}")

@@ -108,10 +108,18 @@ class Parsed:
     entries: tuple[Entry, ...]
     problems: tuple[str, ...]
     """Why anything was skipped or read differently from what the document said."""
+    lost: tuple[str, ...] = ()
+    """The problems that cost entries: an entry without a usable link, a document read only
+    up to its damage. (A duplicate URL or an unreadable date costs none.)"""
 
 
 class FeedError(ValueError):
-    """The document is not a feed or sitemap, or is broken beyond use; the message says why."""
+    """The document is not a feed or sitemap, or is broken beyond use; the message says why
+    and `reason` classifies it (`malformed_feed`; `decompression_bomb`, `too_large`)."""
+
+    def __init__(self, message: str, reason: str = "malformed_feed"):
+        super().__init__(message)
+        self.reason = reason
 
 
 # --------------------------------------------------------------------------- public API
@@ -167,7 +175,7 @@ def _read_tree(root: etree._Element, ns: str, local: str, url: str, problems: _P
         fmt = "news_sitemap" if _read_urlset(root, ns, url, collector) else "urlset"
     else:
         raise FeedError(f"not a feed or sitemap: the root element is <{local}>")
-    return Parsed(fmt, tuple(collector.entries), problems.as_tuple())
+    return Parsed(fmt, tuple(collector.entries), problems.as_tuple(), tuple(problems.lost))
 
 
 def sitemaps_in_robots(text: str, url: str) -> list[str]:
@@ -211,12 +219,16 @@ class _Problems:
     def __init__(self) -> None:
         self.listed: list[str] = []
         self.more = 0
+        self.lost: list[str] = []
 
-    def add(self, message: str) -> None:
+    def add(self, message: str, lost: bool = False) -> None:
+        """A problem; `lost` when it cost an entry (or, for damage, what followed it)."""
         if len(self.listed) < MAX_PROBLEMS:
             self.listed.append(message)
         else:
             self.more += 1
+        if lost and len(self.lost) < MAX_PROBLEMS:
+            self.lost.append(message)
 
     def as_tuple(self) -> tuple[str, ...]:
         if self.more:
@@ -272,7 +284,7 @@ def _inflate(body: bytes, max_size: int, problems: _Problems) -> bytes:
         if body.startswith(_GZIP_MAGIC):
             raise FeedError("gzip nested more than twice")
     if len(body) > max_size:
-        raise FeedError(f"document too large: over {max_size} bytes")
+        raise FeedError(f"document too large: over {max_size} bytes", "too_large")
     return body
 
 
@@ -288,18 +300,18 @@ def _gunzip(data: bytes, max_size: int, problems: _Problems) -> bytes:
                 chunk = inflater.decompress(pending, max_size - total + 1)
                 total += len(chunk)
                 if total > max_size:
-                    raise FeedError(f"gzip too large: over {max_size} bytes decompressed")
+                    raise FeedError(f"gzip too large: over {max_size} bytes decompressed", "decompression_bomb")
                 out.append(chunk)
                 pending = inflater.unconsumed_tail
         except zlib.error as error:
             if not total:
                 raise FeedError(f"corrupt gzip: {error}") from None
-            problems.add(f"corrupt gzip, kept the {total} bytes before the damage: {error}")
+            problems.add(f"corrupt gzip, kept the {total} bytes before the damage: {error}", lost=True)
             break
         if not inflater.eof:
             if not total:
                 raise FeedError("truncated gzip: nothing could be decompressed")
-            problems.add(f"truncated gzip, kept the {total} bytes decompressed")
+            problems.add(f"truncated gzip, kept the {total} bytes decompressed", lost=True)
             break
         data = inflater.unused_data
     return b"".join(out)
@@ -485,7 +497,7 @@ def _parse_xml(text: str, url: str, problems: _Problems) -> etree._Element:
     if _is_resource_limit(parser.error_log):
         raise FeedError(f"refused: {_first_error(parser.error_log, None)}")
     _note_refused(refuser, problems)
-    problems.add(f"malformed XML, recovered what was readable: {first}")
+    problems.add(f"malformed XML, recovered what was readable: {first}", lost=True)
     return root
 
 
@@ -883,7 +895,7 @@ def _read_rss(root: etree._Element, ns: str, url: str, out: _Collector) -> None:
                 candidates.append((guid, _text(guid)))
         link, why = _first_link(candidates, url)
         if link is None:
-            out.problems.add(f"item without a usable link skipped{_describe(title)}: {why or 'no link'}")
+            out.problems.add(f"item without a usable link skipped{_describe(title)}: {why or 'no link'}", lost=True)
             continue
         dates = [((core, "pubdate"), "rfc822"), ((_NS_DC, "date"), "w3c"), ((_NS_ATOM, "published"), "w3c"),
                  ((_NS_ATOM, "updated"), "w3c")]
@@ -919,7 +931,7 @@ def _read_atom(root: etree._Element, ns: str, url: str, out: _Collector) -> None
             candidates.append((identifier, _text(identifier)))
         link, why = _first_link(candidates, url)
         if link is None:
-            out.problems.add(f"entry without a usable link skipped{_describe(title)}: {why or 'no link'}")
+            out.problems.add(f"entry without a usable link skipped{_describe(title)}: {why or 'no link'}", lost=True)
             continue
         names = ("published", "issued", "created", "updated", "modified")
         published = _first_date([(fields.get((ns, name)), "w3c") for name in names], link, out.problems)
@@ -941,7 +953,7 @@ def _read_rdf(root: etree._Element, url: str, out: _Collector) -> None:
             candidates.append((item, about))
         link, why = _first_link(candidates, url)
         if link is None:
-            out.problems.add(f"item without a usable link skipped{_describe(title)}: {why or 'no link'}")
+            out.problems.add(f"item without a usable link skipped{_describe(title)}: {why or 'no link'}", lost=True)
             continue
         keys = ((_NS_DC, "date"), (_NS_DCTERMS, "issued"), (_NS_DCTERMS, "created"), (_NS_DCTERMS, "modified"))
         published = _first_date([(fields.get(key), "w3c") for key in keys], link, out.problems)
@@ -990,15 +1002,15 @@ class _Location:
         loc = self.loc
         raw = _text(loc) if loc is not None else ""
         if not raw.strip():
-            out.problems.add(f"<{what}> without <loc> skipped")
+            out.problems.add(f"<{what}> without <loc> skipped", lost=True)
             return None
         references = _entity_references(loc)  # type: ignore[arg-type]
         if references:
-            out.problems.add(f"<{what}> skipped: link with an unexpanded entity reference ({', '.join(references)})")
+            out.problems.add(f"<{what}> skipped: link with an unexpanded entity reference ({', '.join(references)})", lost=True)
             return None
         link, why = _resolve(raw, url)
         if link is None:
-            out.problems.add(f"<{what}> skipped: {why}")
+            out.problems.add(f"<{what}> skipped: {why}", lost=True)
         return link
 
 
@@ -1055,7 +1067,7 @@ def _parse_plain_text(text: str, url: str, content_type: str | None, problems: _
         collector = _Collector(problems)
         for entry in _robots_entries(text, url, problems):
             collector.add(entry.url, None, None, "sitemap")
-        return Parsed("robots", tuple(collector.entries), problems.as_tuple())
+        return Parsed("robots", tuple(collector.entries), problems.as_tuple(), tuple(problems.lost))
     if text[:1] in "{[":
         raise FeedError("not a feed or sitemap: looks like JSON (JSON Feed is not supported)")
     kind = (content_type or "").split(";", 1)[0].strip().lower() or "unknown type"
@@ -1074,7 +1086,7 @@ def _robots_entries(text: str, url: str, problems: _Problems) -> list[Entry]:
             continue
         link, why = _resolve(value, url)
         if link is None:
-            problems.add(f"Sitemap line skipped: {why}")
+            problems.add(f"Sitemap line skipped: {why}", lost=True)
         elif link in seen:
             problems.add(f"duplicate URL skipped: {link}")
         else:

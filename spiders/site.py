@@ -49,9 +49,12 @@ class SiteSpider(scrapy.Spider):
         # Telegram channels have their own spider; their web preview is not a site to crawl.
         return source.kind != "telegram" and bool(source.start_urls)
 
-    def __init__(self, sources: list[Source], pages_per_source: int, *args: Any, catalogue: CrawlCatalogue | None = None, **kwargs: Any):
+    def __init__(
+        self, sources: list[Source], pages_per_source: int, *args: Any, catalogue: CrawlCatalogue | None = None, url_limit: int = 2083, **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         self.catalogue = catalogue
+        self.url_limit = url_limit  # Scrapy's URLLENGTH_LIMIT, counted here rather than dropped unseen
         self.sources = [s for s in sources if self.handles(s)]
         self.by_name = {s.name: s for s in self.sources}
         self.page_cap = {s.name: s.pages or pages_per_source for s in self.sources}
@@ -65,7 +68,8 @@ class SiteSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
         sources = chosen_sources(crawler, kwargs.pop("source", None), cls.handles)
         pages = crawler.settings.getint("COPROD_PAGES_PER_SOURCE", 500)
-        spider = cls(sources, pages, *args, catalogue=crawl_catalogue(crawler), **kwargs)
+        limit = crawler.settings.getint("URLLENGTH_LIMIT", 2083)
+        spider = cls(sources, pages, *args, catalogue=crawl_catalogue(crawler), url_limit=limit, **kwargs)
         spider._set_crawler(crawler)
         return spider
 
@@ -146,6 +150,9 @@ class SiteSpider(scrapy.Spider):
         cleaned = clean_url(url)
         if not _within(host_of(cleaned), source.domains):
             self.crawler.stats.inc_value("coprod/skipped/offsite")
+            return None
+        if len(cleaned) > self.url_limit:
+            self.crawler.stats.inc_value("coprod/skipped/url_too_long")
             return None
         key = canonical_url(cleaned)
         seen = self.scheduled[source.name]

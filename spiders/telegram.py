@@ -23,7 +23,7 @@ from crawler.core.items import PageItem
 from crawler.core.urls import canonical_url
 from pipelines.store import crawl_catalogue
 from spiders._common import chosen_sources, failed_item, now
-from spiders.telegram_preview import Post, PreviewError, parse_preview
+from spiders.telegram_preview import Post, PreviewError, PreviewPage, parse_preview
 from storage.capture import CAPTURE_META
 from storage.crawl import CrawlCatalogue
 
@@ -121,15 +121,18 @@ class TelegramSpider(scrapy.Spider):
         if page.problems:
             self.crawler.stats.inc_value("coprod/telegram/preview_problems", len(page.problems))
             self.logger.info("Preview %s: %s", response.url, "; ".join(page.problems[:5]))
+        yield from self._malformed(response, page, channel, source, newest)
         cap = source.pages or self.cap
         done = False
-        for post in sorted(page.posts, key=lambda p: p.post_id, reverse=True):
+        posts = sorted(page.posts, key=lambda p: p.post_id, reverse=True)
+        for post in posts:
             if newest is not None and post.post_id <= newest:
                 done = True  # the rest was stored by an earlier run
                 break
             if post.published is not None and post.published.date() < self.window_start:
-                done = True
-                break
+                # Not a reason to stop: one post's date can be wrong (1970), the older ones decide.
+                self.crawler.stats.inc_value("coprod/telegram/outside_window")
+                continue
             if self.taken[channel] >= cap:
                 self.crawler.stats.inc_value(f"coprod/skipped/page_cap/{source.name}")
                 done = True
@@ -139,8 +142,29 @@ class TelegramSpider(scrapy.Spider):
             item = post_item(post, source.name)
             item.capture = response.meta.get(CAPTURE_META)  # the preview page the post was read from
             yield item
+        oldest = posts[-1] if posts else None
+        if oldest is not None and oldest.published is not None and oldest.published.date() < self.window_start:
+            done = True  # the page reaches back past the window's start: older pages are older still
         if not done and page.before is not None and page.has_older:
             yield self._request(channel, source, before=page.before, newest=newest)
+
+    def _malformed(self, response: Response, page: PreviewPage, channel: str, source: Source, newest: int | None) -> Iterator[PageItem]:
+        """The messages the page shows but could not be read as posts, as `malformed_post`
+        pages: one per post id, and one for the preview page for those without an id."""
+        unnamed = []
+        for post_id, problem in page.malformed:
+            if post_id is None:
+                unnamed.append(problem)
+            elif newest is None or post_id > newest:
+                yield self._failed(f"{self.base_url}/{page.channel or channel}/{post_id}", source, problem)
+        if unnamed:
+            yield self._failed(response.url, source, "; ".join(unnamed))
+        if page.malformed:
+            self.crawler.stats.inc_value("coprod/telegram/malformed_post", len(page.malformed))
+
+    @staticmethod
+    def _failed(url: str, source: Source, problem: str) -> PageItem:
+        return PageItem(url=canonical_url(url), source=source.name, fetched_url=url, fetched_at=now(), fetch_error="malformed_post", fetch_error_detail=problem)
 
     def on_error(self, failure: Failure) -> Iterator[PageItem]:
         item = failed_item(failure, self.crawler)

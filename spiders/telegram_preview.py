@@ -40,7 +40,9 @@ Decisions:
 * **A post whose date cannot be read** is kept with ``published=None`` and a problem; the
   spider decides (it cannot place it in the study window).
 * **A message block without a usable ``data-post``**, or one whose parsing fails
-  unexpectedly, is skipped with a problem; one bad message never costs the others.
+  unexpectedly, is skipped with a problem, and listed in `PreviewPage.malformed` with the
+  post id its date link names (when it does), so the spider records it as
+  ``malformed_post``; one bad message never costs the others.
 * **Not a preview page at all** (no message block and no message history container: an
   ordinary page, an empty string, binary garbage) raises `PreviewError`. A preview page with
   no posts (a channel's empty page) is a `PreviewPage` with ``posts == ()``.
@@ -103,6 +105,9 @@ class PreviewPage:
     before: int | None  # cursor of the next older page (?before=N)
     problems: tuple[str, ...]  # why anything was skipped or read only in part
     has_older: bool = False  # the page links an older page ("load more" with data-before)
+    # Messages the page shows that could not be read as posts: (post id when the message's
+    # date link names it, else None; why). Service messages and repeats are not among them.
+    malformed: tuple[tuple[int | None, str], ...] = ()
 
 
 class PreviewError(ValueError):
@@ -158,11 +163,14 @@ def parse_preview(html: str | bytes, base_url: str = "https://t.me") -> PreviewP
     posts: list[Post] = []
     seen: set[tuple[str, int]] = set()
     ids: list[int] = []
+    malformed: list[tuple[int | None, str]] = []
     for number, block in enumerate(_blocks(root), start=1):
         key = _data_post(block)
         if key is None:
             raw = (block.get("data-post") or "").strip()
-            problems.append(f"message #{number}: " + (f"unusable data-post {raw[:80]!r}, skipped" if raw else "no data-post, skipped"))
+            problem = f"message #{number}: " + (f"unusable data-post {raw[:80]!r}, skipped" if raw else "no data-post, skipped")
+            problems.append(problem)
+            malformed.append((_dated_id(block), problem))
             continue
         channel, post_id = key
         ids.append(post_id)
@@ -177,7 +185,9 @@ def parse_preview(html: str | bytes, base_url: str = "https://t.me") -> PreviewP
         try:
             post, notes = _post(block, channel, post_id, base)
         except Exception as error:  # one broken message must not cost the page
-            problems.append(f"{label}: unreadable ({type(error).__name__}: {str(error)[:120]}), skipped")
+            problem = f"{label}: unreadable ({type(error).__name__}: {str(error)[:120]}), skipped"
+            problems.append(problem)
+            malformed.append((post_id, problem))
             continue
         problems.extend(f"{label}: {note}" for note in notes)
         posts.append(post)
@@ -190,6 +200,7 @@ def parse_preview(html: str | bytes, base_url: str = "https://t.me") -> PreviewP
         before=before,
         problems=tuple(problems),
         has_older=cursor is not None,
+        malformed=tuple(malformed),
     )
 
 
@@ -388,6 +399,14 @@ def _username(href: str | None) -> str | None:
     if parts and parts[0] == "s":
         parts = parts[1:]
     return parts[0].lower() if parts and _CHANNEL.fullmatch(parts[0]) else None
+
+
+def _dated_id(block: etree._Element) -> int | None:
+    """The post id a message's date link names (``https://t.me/<channel>/<id>``)."""
+    for href in block.xpath(f".//a[{_class_xpath('tgme_widget_message_date')}]/@href"):
+        if (post_id := _post_id_of(str(href))) is not None:
+            return post_id
+    return None
 
 
 def _post_id_of(href: str) -> int | None:

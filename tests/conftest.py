@@ -62,14 +62,17 @@ def web_server(root: Path | None = None) -> Iterator[SampleWebProcess]:
         process.stdout.close()
 
 
+def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the study's overrides (they must come from the
+    test, not from the developer's shell), plus `env`."""
+    overrides = ("COPROD_SEEDS", "COPROD_DATABASE_URL", "COPROD_PROXY", "COPROD_STATE_DIR", "COPROD_CAPTURE_DIR")
+    return {k: v for k, v in os.environ.items() if k not in overrides} | (env or {})
+
+
 def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`coprod ARGS` in a subprocess (a crawl needs a fresh Twisted reactor)."""
-    # The study's overrides must come from the test, not from the developer's shell.
-    overrides = ("COPROD_SEEDS", "COPROD_DATABASE_URL", "COPROD_PROXY", "COPROD_STATE_DIR", "COPROD_CAPTURE_DIR")
-    full_env = {k: v for k, v in os.environ.items() if k not in overrides}
-    full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "crawler.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=full_env
+        [sys.executable, "-m", "crawler.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=clean_env(env)
     )
 
 

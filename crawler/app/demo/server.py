@@ -12,7 +12,13 @@ many first requests get "429 Too Many Requests" with ``Retry-After: 1``) and ``e
 tag). A query ``?before=N`` (Telegram's preview paging) serves ``<path>/before-N.html``.
 For tests: ``status: {"*": 500}`` answers every path with that status, ``latency:`` (seconds)
 delays every answer, and ``generate: {pages: N, links: K}`` serves a generated site of N
-linked pages (``generated_paths``) instead of files. ``_site.yaml`` is re-read when it changes.
+linked pages (``generated_paths``) instead of files. The hostile web of the tests
+(``tests/data/hostile-web``) also uses, per path: ``redirect:`` (path -> ``Location`` of a 302),
+``headers:`` (path -> headers that replace or add to the answer's, the 429 included: a wrong
+charset, ``Content-Encoding: gzip`` for a file that is gzip, a garbage ``Retry-After``),
+``truncate:`` (path -> bytes of the body sent before the connection closes, under the full
+``Content-Length``) and ``close:`` (paths answered by closing the connection).
+``_site.yaml`` is re-read when it changes.
 ``GET /__coprod__/hits`` on the server itself returns request counts as JSON: per URL
 (``by_url``), file answers sent with their body (``bodies_by_url``) and ``304 Not
 Modified`` answers (``not_modified``, ``not_modified_by_url``). File answers carry an
@@ -66,6 +72,10 @@ class Site:
     encoding: dict[str, str] = field(default_factory=dict)
     latency: float = 0.0
     generate: dict[str, int] = field(default_factory=dict)
+    redirect: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    truncate: dict[str, int] = field(default_factory=dict)
+    close: frozenset[str] = frozenset()
     spec_mtime: float | None = None
 
     @classmethod
@@ -79,6 +89,10 @@ class Site:
             encoding=dict(spec.get("encoding") or {}),
             latency=float(spec.get("latency") or 0.0),
             generate=dict(spec.get("generate") or {}),
+            redirect=dict(spec.get("redirect") or {}),
+            headers={path: {str(k): str(v) for k, v in values.items()} for path, values in (spec.get("headers") or {}).items()},
+            truncate=dict(spec.get("truncate") or {}),
+            close=frozenset(spec.get("close") or ()),
             spec_mtime=_mtime(spec_file),
         )
 
@@ -190,6 +204,8 @@ class SampleWeb:
                 pass  # The crawler's own log is the one to read.
 
             def _answer(self, send_body: bool) -> None:
+                self._extra: dict[str, str] = {}
+                self._cut: int | None = None
                 target = urlsplit(self.path)
                 host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
                 path = target.path or "/"
@@ -212,8 +228,14 @@ class SampleWeb:
                     return self._send(502, "text/plain; charset=utf-8", b"unknown host\n", send_body)
                 if site.latency:
                     time.sleep(site.latency)
+                self._extra, self._cut = site.headers.get(path, {}), site.truncate.get(path)
+                if path in site.close:
+                    self.close_connection = True
+                    return None
                 if hits <= site.busy.get(path, 0):
                     return self._send(429, "text/plain; charset=utf-8", b"slow down\n", send_body, {"Retry-After": "1"})
+                if path in site.redirect:
+                    return self._send(302, "text/html; charset=utf-8", b"", send_body, {"Location": site.redirect[path]})
                 code = site.status_for(path)
                 if code is not None:
                     return self._send(code, "text/html; charset=utf-8", f"<h1>Error {code}</h1>".encode(), send_body)
@@ -256,15 +278,18 @@ class SampleWeb:
                 return parsed is not None and mtime <= parsed.timestamp()
 
             def _send(self, code: int, content_type: str, body: bytes, send_body: bool, headers: dict[str, str] | None = None) -> None:
+                # The site's own headers for the path win: a test serves a wrong charset so.
+                chosen = {"Content-Type": content_type} | (headers or {}) | self._extra
                 self.send_response(code)
-                self.send_header("Content-Type", content_type)
-                for name, value in (headers or {}).items():
+                for name, value in chosen.items():
                     self.send_header(name, value)
                 if code != 304:  # a 304 has no body, so no length either
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if send_body:
-                    self.wfile.write(body)
+                    self.wfile.write(body if self._cut is None else body[: self._cut])
+                if self._cut is not None:
+                    self.close_connection = True
 
         return Handler
 
