@@ -14,6 +14,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from pipelines.store import stop_crawl
 from storage.capture import CAPTURE_META, DEFAULT_MAX_BYTES, NOT_MODIFIED_FLAG, WarcCapture, capture_dir, recover_captures
 
 __all__ = ["CaptureMiddleware", "exchange_of"]
@@ -64,25 +65,43 @@ class CaptureMiddleware:
         return middleware
 
     def spider_opened(self, spider: Spider) -> None:
-        for _, cut in recover_captures(self.folder):
-            self.crawler.stats.inc_value("coprod/capture/recovered")
-            self.crawler.stats.inc_value("coprod/capture/recovered_bytes_cut", cut)
+        if self.crawler.stats.get_value("coprod/stopped"):
+            return
         # The store pipeline has opened the run by now (pipelines open before this signal).
         run = self.crawler.stats.get_value("coprod/run_id")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         prefix = f"{re.sub(r'[^a-z0-9_]+', '-', spider.name.lower())}-run{run or 0}-{stamp}"
-        self.capture = WarcCapture(self.folder, prefix, self.max_bytes).open()
+        try:
+            for _, cut in recover_captures(self.folder):
+                self.crawler.stats.inc_value("coprod/capture/recovered")
+                self.crawler.stats.inc_value("coprod/capture/recovered_bytes_cut", cut)
+            self.capture = WarcCapture(self.folder, prefix, self.max_bytes).open()
+        except OSError as error:
+            self._failed(error)
 
     def spider_closed(self, spider: Spider) -> None:
         if self.capture is not None:
-            self.capture.close()
+            try:
+                self.capture.close()
+            except OSError as error:
+                self._failed(error)
             self.crawler.stats.set_value("coprod/capture/files", len(self.capture.files))
             self.capture = None
 
     def process_response(self, request: Request, response: Response) -> Response:
         if self.capture is None or NOT_MODIFIED_FLAG in response.flags:
             return response
-        ref = self.capture.write(**exchange_of(request, response))
+        try:
+            ref = self.capture.write(**exchange_of(request, response))
+        except OSError as error:
+            self._failed(error)
+            return response
         request.meta[CAPTURE_META] = ref.to_json()
         self.crawler.stats.inc_value("coprod/captured")
         return response
+
+    def _failed(self, error: OSError) -> None:
+        """A capture that cannot be written stops the crawl: a page is stored only with the
+        record that proves it."""
+        self.capture = None
+        stop_crawl(self.crawler, "capture_error", f"cannot write the captures in {self.folder}: {error.strerror or error}")

@@ -19,8 +19,10 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from crawler.core.errors import CatalogueError
 from crawler.core.urls import canonical_url
 from pipelines.store import crawl_catalogue
 from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, capture_dir, read_capture
@@ -92,10 +94,15 @@ class ConditionalRequestMiddleware:
 
     def spider_opened(self, spider: Spider) -> None:
         names = [s.name for s in getattr(spider, "sources", ())]
-        if not names:
+        if not names or self.catalogue.failure:
             return
-        with self.catalogue.session() as session:
-            self.known = stored_validators(session, names)
+        try:
+            with self.catalogue.session() as session:
+                self.known = stored_validators(session, names)
+        except (CatalogueError, SQLAlchemyError) as error:
+            # Not fatal by itself: pages are fetched in full (the store will say if it cannot write).
+            logger.warning("Stored validators unreadable, no conditional requests: %(error)s", {"error": error})
+            return
         logger.debug("Validators for %(n)d stored pages", {"n": len(self.known)})
 
     def process_request(self, request: Request) -> None:

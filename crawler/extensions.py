@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from typing import TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from crawler.core.errors import CatalogueError
+from crawler.core.reasons import nothing_fetched
 from pipelines.store import crawl_catalogue
 from storage.crawl import CrawlCatalogue
 
-__all__ = ["Progress", "RunRecorder"]
+__all__ = ["Progress", "RunRecorder", "run_outcome"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_outcome(reason: str, stats: Mapping[str, Any]) -> str:
+    """How a run ended, for its record: Scrapy's reason, except that a crawl stopped by a
+    failure says which, and one in which every fetch failed is `nothing_fetched`."""
+    if stats.get("coprod/stopped"):
+        return str(stats["coprod/stopped"])
+    if reason == "finished" and nothing_fetched(stats):
+        return "nothing_fetched"
+    return reason
 
 
 class RunRecorder:
@@ -39,9 +55,13 @@ class RunRecorder:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
         run_id = stats.get_value("coprod/run_id")
-        if run_id is None:
-            return
-        self.catalogue.finish_run(run_id, reason, stats.get_stats())
+        if run_id is None or self.catalogue.failure:
+            return  # nothing can be written (the run is marked interrupted once its process is gone)
+        try:
+            stats.set_value("coprod/stored/new_pages", self.catalogue.new_pages(run_id))
+            self.catalogue.finish_run(run_id, run_outcome(reason, stats.get_stats()), stats.get_stats())
+        except CatalogueError as error:
+            logger.error("The end of run %(run)s could not be recorded: %(error)s", {"run": run_id, "error": error})
 
 
 class Progress:
@@ -76,9 +96,10 @@ class Progress:
         stats = self.crawler.stats.get_stats()
         dropped = sum(v for k, v in stats.items() if k.startswith("coprod/dropped/"))
         queued = stats.get("scheduler/enqueued", 0) - stats.get("scheduler/dequeued", 0)
-        label = "crawl done" if final else "crawling"
+        label = "done" if final else "crawling"
+        name = self.crawler.spider.name if self.crawler.spider else "crawl"
         self.stream.write(
-            f"{label}: {stats.get('response_received_count', 0)} fetched, {stats.get('coprod/stored', 0)} stored, "
+            f"{name}: {label}: {stats.get('response_received_count', 0)} fetched, {stats.get('coprod/stored', 0)} stored, "
             f"{dropped} dropped, {stats.get('coprod/stored/flagged', 0)} flagged, {queued} queued\n"
         )
         self.stream.flush()

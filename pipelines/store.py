@@ -6,6 +6,8 @@ an earlier stage dropped are stored too, with the reason, through the item_dropp
 
 `crawl_catalogue(crawler)` is the crawl's one catalogue access (`storage.crawl`), shared by
 the spider, this pipeline, the conditional-request middleware and the run recorder.
+
+A commit that fails stops the crawl (`stop_crawl`): fetching on would only lose pages.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ from weakref import WeakKeyDictionary
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import IntegrityError
 
 from crawler.core.config import Source
+from crawler.core.errors import CatalogueError
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
 from storage.crawl import CrawlCatalogue
 
-__all__ = ["StorePipeline", "crawl_catalogue"]
+__all__ = ["StorePipeline", "crawl_catalogue", "stop_crawl"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,20 @@ def crawl_catalogue(crawler: Crawler) -> CrawlCatalogue | None:
         # After every spider_closed handler (the run recorder, the spider's frontier).
         crawler.signals.connect(catalogue.close, signal=signals.engine_stopped, weak=False)
     return catalogue
+
+
+def stop_crawl(crawler: Crawler, reason: str, message: str) -> None:
+    """Stop the crawl at once, for good: close the spider with `reason` (its run fails) and
+    say why, once. Called when the catalogue or the captures cannot be written."""
+    stats = crawler.stats
+    if stats.get_value("coprod/stopped"):
+        return
+    stats.set_value("coprod/stopped", reason)
+    stats.set_value("coprod/stopped_because", message)
+    logger.error("%(message)s; the crawl stops", {"message": message})
+    engine = crawler.engine
+    if engine is not None and engine.spider is not None and getattr(engine, "_slot", None) is not None:
+        deferred_from_coro(engine.close_spider_async(reason=reason))
 
 
 class StorePipeline:
@@ -79,6 +97,10 @@ class StorePipeline:
                 # Another crawler added the same new sources a moment ago: read theirs.
                 if attempt == 2:
                     raise
+            except CatalogueError as error:
+                # Nothing is fetched: the spiders see `catalogue.failure` and start no request.
+                stop_crawl(self.crawler, "catalogue_error", str(error))
+                return
         self.opened = True
         # The run recorder extension reads it to write the final stats to this run.
         self.crawler.stats.set_value("coprod/run_id", self.run_id)
@@ -104,10 +126,15 @@ class StorePipeline:
             self._flush()
 
     def _flush(self) -> None:
-        if not self.buffer or not self.opened:
+        if not self.buffer or not self.opened or self.catalogue.failure:
             return
         batch, self.buffer = self.buffer, []
-        created = self.catalogue.store(batch, self.source_ids, self.run_id)
+        try:
+            created = self.catalogue.store(batch, self.source_ids, self.run_id)
+        except CatalogueError as error:
+            self.crawler.stats.inc_value("coprod/store/lost", len(batch))
+            stop_crawl(self.crawler, "catalogue_error", f"{error} ({len(batch)} pages not stored)")
+            return
         kept = sum(1 for _, reason, _ in batch if reason is None)
         self.crawler.stats.inc_value("coprod/stored", kept)
         self.crawler.stats.inc_value("coprod/stored/new_rows", created)

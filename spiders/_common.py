@@ -32,9 +32,10 @@ from crawler.core.study import apply_study
 from crawler.core.urls import canonical_url
 from pipelines._drop import FetchRefused
 from pipelines.extract import is_html
+from pipelines.store import crawl_catalogue
 from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG
 
-__all__ = ["chosen_sources", "failed_item", "fetch_error_reason", "now", "page_item"]
+__all__ = ["chosen_sources", "crawl_stopped", "failed_item", "fetch_error_reason", "now", "page_item"]
 
 
 def chosen_sources(crawler: Crawler, source_argument: str | list[str] | None, handles: Callable[[Source], bool]) -> list[Source]:
@@ -47,6 +48,14 @@ def chosen_sources(crawler: Crawler, source_argument: str | list[str] | None, ha
         raise ValueError(f"unknown source(s): {', '.join(unknown)}")
     chosen = [s for s in every if s.name in wanted] if wanted else [s for s in every if s.enabled]
     return [s for s in chosen if handles(s)]
+
+
+def crawl_stopped(crawler: Crawler) -> bool:
+    """The crawl was stopped before its spider started (`pipelines.store.stop_crawl`: the
+    catalogue or the captures cannot be written): a spider starts no request then, since
+    nothing it fetched could be stored."""
+    catalogue = crawl_catalogue(crawler)
+    return bool(crawler.stats.get_value("coprod/stopped")) or (catalogue is not None and catalogue.failure is not None)
 
 
 def page_item(response: Response, source: str) -> PageItem:

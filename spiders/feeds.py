@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from crawler.core.config import Source
 from crawler.core.items import PageItem
 from crawler.core.urls import canonical_url, clean_url, host_of
-from spiders._common import chosen_sources, failed_item, now, page_item
+from spiders._common import chosen_sources, crawl_stopped, failed_item, now, page_item
 from spiders.feeds_parse import FeedError, in_window, parse_feed_or_sitemap, sitemaps_in_robots
 
 __all__ = ["FeedSpider"]
@@ -50,6 +50,8 @@ class FeedSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if crawl_stopped(self.crawler):
+            return
         for source in self.sources:
             for url in source.feeds + source.sitemaps:
                 callback = self.parse_robots if url.rstrip("/").endswith("/robots.txt") else self.parse_document

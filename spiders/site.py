@@ -28,10 +28,11 @@ from scrapy.linkextractors import IGNORED_EXTENSIONS
 from twisted.python.failure import Failure
 
 from crawler.core.config import Source
+from crawler.core.errors import CatalogueError
 from crawler.core.items import PageItem
 from crawler.core.urls import canonical_url, clean_url, host_of, is_http_url
-from pipelines.store import crawl_catalogue
-from spiders._common import chosen_sources, failed_item, page_item
+from pipelines.store import crawl_catalogue, stop_crawl
+from spiders._common import chosen_sources, crawl_stopped, failed_item, page_item
 from storage.crawl import CrawlCatalogue
 
 __all__ = ["SiteSpider"]
@@ -74,7 +75,13 @@ class SiteSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        requests = self._from_frontier() if self.catalogue else [r for s in self.sources for r in self._start_requests(s)]
+        if crawl_stopped(self.crawler):
+            return
+        try:
+            requests = self._from_frontier() if self.catalogue else [r for s in self.sources for r in self._start_requests(s)]
+        except CatalogueError as error:
+            stop_crawl(self.crawler, "catalogue_error", str(error))
+            return
         for request in requests:
             yield request
 
@@ -103,8 +110,11 @@ class SiteSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         # Only a crawl that ran to its end forgets its frontier; a stopped one resumes.
-        if reason == "finished" and self.catalogue is not None:
-            self.catalogue.clear_frontiers(list(self.by_name))
+        if reason == "finished" and self.catalogue is not None and not self.catalogue.failure:
+            try:
+                self.catalogue.clear_frontiers(list(self.by_name))
+            except CatalogueError as error:
+                self.logger.error("The frontier could not be cleared (the next crawl resumes from it): %(error)s", {"error": error})
 
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         source = self.by_name[response.meta["source"]]

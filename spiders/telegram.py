@@ -19,10 +19,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.core.config import Source
+from crawler.core.errors import CatalogueError
 from crawler.core.items import PageItem
 from crawler.core.urls import canonical_url
-from pipelines.store import crawl_catalogue
-from spiders._common import chosen_sources, failed_item, now
+from pipelines.store import crawl_catalogue, stop_crawl
+from spiders._common import chosen_sources, crawl_stopped, failed_item, now
 from spiders.telegram_preview import Post, PreviewError, PreviewPage, parse_preview
 from storage.capture import CAPTURE_META
 from storage.crawl import CrawlCatalogue
@@ -101,7 +102,13 @@ class TelegramSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        newest = self._newest_known()
+        if crawl_stopped(self.crawler):
+            return
+        try:
+            newest = self._newest_known()
+        except CatalogueError as error:
+            stop_crawl(self.crawler, "catalogue_error", str(error))
+            return
         for channel, source in self.by_channel.items():
             self.taken[channel] = 0
             yield self._request(channel, source, before=None, newest=newest.get(channel))

@@ -4,17 +4,25 @@ middlewares and extensions, and the reads and writes they make.
 The spider gets it in `from_crawler` (`pipelines.store.crawl_catalogue`) instead of opening
 engines of its own; the engine opens at the first use and closes when the crawl's engine
 stops. No Scrapy here: the components hand in plain values.
+
+A read or write that fails (a read-only file, a full disk, a server gone) raises
+`CatalogueError` with the catalogue and the database's own words, and `failure` keeps the
+first such message: the crawl stops there instead of fetching pages it cannot store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.core.config import Source as SourceConfig
+from crawler.core.errors import CatalogueError
 from crawler.core.items import PageItem
 from storage import frontier
 from storage.db import finish_run, open_catalogue, start_run, sync_sources, write_pages
@@ -29,12 +37,29 @@ class CrawlCatalogue:
     def __init__(self, database_url: str):
         self.database_url = database_url
         self._engine: Engine | None = None
+        self.failure: str | None = None  # the first failed read or write, as said to the user
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = open_catalogue(self.database_url)
         return self._engine
+
+    @contextmanager
+    def _access(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except CatalogueError as error:
+            self.failure = self.failure or str(error)
+            raise
+        except IntegrityError:
+            raise  # a constraint, not an unwritable catalogue: the caller decides
+        except (SQLAlchemyError, OSError) as error:
+            cause = error.orig if isinstance(error, DBAPIError) else error
+            where = make_url(self.database_url).render_as_string(hide_password=True)
+            message = f"cannot {what} the catalogue {where}: {cause}"
+            self.failure = self.failure or message
+            raise CatalogueError(message) from error
 
     def session(self) -> Session:
         return Session(self.engine)
@@ -47,7 +72,7 @@ class CrawlCatalogue:
     def start_run(self, spider: str, sources: Sequence[SourceConfig], names: Sequence[str], seeds_sha256: str | None) -> tuple[int, dict[str, int]]:
         """A new run of `spider` over the sources `names` (after marking runs whose process
         died); returns its id and the ids of every configured source."""
-        with self.session() as session, session.begin():
+        with self._access("write"), self.session() as session, session.begin():
             source_ids = sync_sources(session, sources)
             mark_interrupted(session)
             run_id = start_run(session, spider, names, seeds_sha256)
@@ -57,13 +82,13 @@ class CrawlCatalogue:
     def store(self, batch: Sequence[tuple[PageItem, str | None, str | None]], source_ids: dict[str, int], run_id: int | None) -> int:
         """One batch of pages (kept or dropped) and the frontier they complete, in one
         transaction; returns how many page rows were new."""
-        with self.session() as session, session.begin():
+        with self._access("write"), self.session() as session, session.begin():
             created = write_pages(session, batch, source_ids, run_id)
             frontier.record(session, batch, source_ids, run_id)
         return created
 
     def finish_run(self, run_id: int, reason: str, stats: dict[str, Any]) -> None:
-        with self.session() as session, session.begin():
+        with self._access("write"), self.session() as session, session.begin():
             finish_run(session, run_id, reason, stats)
 
     def open_frontiers(self, fresh: Mapping[str, list[tuple[str, str, int]]], run_id: int | None) -> dict[str, Frontier | None]:
@@ -71,7 +96,7 @@ class CrawlCatalogue:
         from it), else None after queueing `fresh`, its start entries (canonical url, url
         to fetch, depth), before any is fetched. The run names the run it resumes."""
         opened: dict[str, Frontier | None] = {}
-        with self.session() as session, session.begin():
+        with self._access("write"), self.session() as session, session.begin():
             ids = self._source_ids(session, list(fresh))
             resumed: list[int] = []
             for name, entries in fresh.items():
@@ -91,19 +116,25 @@ class CrawlCatalogue:
 
     def clear_frontiers(self, names: Sequence[str]) -> None:
         """Forget the frontiers of sources whose crawl ran to its end."""
-        with self.session() as session, session.begin():
+        with self._access("write"), self.session() as session, session.begin():
             frontier.clear(session, self._source_ids(session, names).values())
 
     def newest_posts(self, names: Sequence[str]) -> dict[str, int]:
         """The newest Telegram post stored, per channel of these sources."""
         newest: dict[str, int] = {}
-        with self.session() as session:
+        with self._access("read"), self.session() as session:
             rows = session.execute(select(Page.extra, func.count()).join(Source).where(Source.name.in_(names)).group_by(Page.id))
             for extra, _ in rows:
                 if extra and extra.get("channel") and extra.get("post_id"):
                     channel = extra["channel"]
                     newest[channel] = max(newest.get(channel, 0), int(extra["post_id"]))
         return newest
+
+    def new_pages(self, run_id: int) -> int:
+        """Pages the run stored for the first time with a text (a failed fetch is no new page)."""
+        with self._access("read"), self.session() as session:
+            query = select(func.count()).select_from(Page).where(Page.first_run_id == run_id, Page.drop_reason.is_(None))
+            return session.scalar(query) or 0
 
     @staticmethod
     def _source_ids(session: Session, names: Sequence[str]) -> dict[str, int]:

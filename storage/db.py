@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from crawler.core.config import Source as SourceConfig
-from crawler.core.errors import BadInput, SchemaMismatch
+from crawler.core.errors import BadInput, CatalogueError, SchemaMismatch
 from crawler.core.items import PageItem
 from storage.models import (
     SCHEMA_VERSION,
@@ -47,10 +48,20 @@ __all__ = [
 ]
 
 
+# How a run can end without having done its work: stopped, or nothing it tried came through.
+FAILED_REASONS = frozenset({"shutdown", "cancelled", "nothing_fetched", "catalogue_error", "capture_error", "import_failed"})
+
+
 def open_catalogue(url: str, *, create: bool = True) -> Engine:
-    """An engine on the catalogue at `url`, its schema created or checked."""
+    """An engine on the catalogue at `url`, its schema created or checked; `CatalogueError`
+    when the database cannot be opened (an unreadable file, a server that is not there)."""
     engine = catalogue_engine(url, create=create)
-    _check_schema(engine, url, create)
+    try:
+        _check_schema(engine, url, create)
+    except OperationalError as error:
+        engine.dispose()
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise CatalogueError(f"cannot open the catalogue {shown}: {error.orig}") from error
     return engine
 
 
@@ -145,7 +156,7 @@ def finish_run(session: Session, run_id: int, reason: str, stats: dict[str, Any]
         return
     run.finished_at = utcnow()
     run.finish_reason = reason
-    run.status = "finished" if reason == "finished" else "failed" if reason in ("shutdown", "cancelled") else "finished"
+    run.status = "failed" if reason in FAILED_REASONS else "finished"
     run.stats = {key: _jsonable(value) for key, value in sorted(stats.items())}
     run.pages_fetched = int(stats.get("response_received_count", 0))
     run.pages_stored = int(stats.get("coprod/stored", 0))

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from crawler.core.config import Source as SourceConfig
+from crawler.core.reasons import is_fetch_failure
 from storage.models import (
     Candidate,
     Case,
@@ -521,8 +522,6 @@ def admin_named(session: Session, name: str) -> bool:
 
 # --- issue 7: schedule and crawl health ----------------------------------------------------
 
-# Drop reasons that are failed fetches (the others, such as not_html, are pages as expected).
-_FETCH_ERRORS = frozenset({"timeout", "too_large", "fetch_error", "malformed_feed", "malformed_preview"})
 _LAST_FETCH_RE = re.compile(r"^last fetch: (\S+)")
 
 
@@ -563,7 +562,7 @@ class SourceHealth:
     last_run_at: dt.datetime | None
     outcome: str | None  # finished | interrupted | failed | running...
     pages: int
-    new: int  # pages first stored by the last run
+    new: int  # pages first stored with a text by the last run (failed fetches are not new pages)
     versions: int  # page versions first seen by the last run (new pages' first versions and changed pages)
     fetched: int  # pages the last run stored (kept or dropped)
     errors: dict[str, int]  # failed fetches of the last run by reason
@@ -571,14 +570,15 @@ class SourceHealth:
 
     @property
     def warning(self) -> str | None:
-        if self.last_run_id is None or self.outcome == "running" or not self.yielded_before:
+        if self.last_run_id is None or self.outcome == "running":
             return None
-        # A Telegram run with no new posts stores nothing by design; it stops at the newest known.
-        if self.fetched == 0 and self.kind != "telegram":
-            return f"{self.source}: yielded pages before, but its last run ({self.last_run_id}) stored nothing"
         if self.fetched and sum(self.errors.values()) == self.fetched:
             kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(self.errors.items()))
-            return f"{self.source}: yielded pages before, but its last run ({self.last_run_id}) got only errors ({kinds})"
+            before = "yielded pages before, but" if self.yielded_before else "never yielded a page:"
+            return f"{self.source}: {before} its last run ({self.last_run_id}) got only errors ({kinds})"
+        # A Telegram run with no new posts stores nothing by design; it stops at the newest known.
+        if self.yielded_before and self.fetched == 0 and self.kind != "telegram":
+            return f"{self.source}: yielded pages before, but its last run ({self.last_run_id}) stored nothing"
         return None
 
 
@@ -601,7 +601,7 @@ def source_health(session: Session) -> list[SourceHealth]:
                 select(Page.first_run_id, Page.drop_reason, Page.drop_detail).where(Page.source_id == source.id, Page.last_run_id == run.id)
             ).all()
             fetched = len(of_run)
-            new = sum(1 for first, _, _ in of_run if first == run.id)
+            new = sum(1 for first, reason, _ in of_run if first == run.id and reason is None)  # a failed fetch is no new page
             errors.update(kind for _, reason, detail in of_run if (kind := _fetch_error(reason, detail)))
             versions = session.scalar(
                 select(func.count()).select_from(PageVersion).join(Page, Page.id == PageVersion.page_id)
@@ -632,6 +632,4 @@ def _fetch_error(reason: str | None, detail: str | None) -> str | None:
     if reason is None and detail:
         match = _LAST_FETCH_RE.match(detail)
         reason = match[1] if match else None
-    if reason and (reason.startswith("http_") or reason in _FETCH_ERRORS):
-        return reason
-    return None
+    return reason if is_fetch_failure(reason) else None

@@ -36,14 +36,17 @@ def test_status_flags_a_source_whose_pages_turned_to_500s(tmp_path: Path) -> Non
         spec = web_root / "small.test" / "_site.yaml"
         spec.write_text(spec.read_text(encoding="utf-8") + 'status:\n  "*": 500\n', encoding="utf-8")
         second = run_coprod(*crawl)
-        assert second.returncode == 0, second.stderr
         broken = run_coprod("status", "--db", url)
+
+    # Every request of the second crawl failed: it says so, and fails.
+    assert second.returncode == 1, second.stderr
+    assert "WARN site: nothing fetched, every request failed (http_500: 1)" in second.stdout
 
     assert healthy.returncode == 0 and "WARN" not in healthy.stdout
     assert re.fullmatch(r"small +1 +\S+ +finished +6 +6 +6 +- +-", source_line(healthy.stdout, "small"))
     assert broken.returncode == 0, broken.stderr
     # Nothing new; the home page failed, so nothing else was reached.
-    assert re.fullmatch(r"small +2 +\S+ +finished +6 +0 +0 +http_500: 1 +-", source_line(broken.stdout, "small"))
+    assert re.fullmatch(r"small +2 +\S+ +nothing_fetched +6 +0 +0 +http_500: 1 +-", source_line(broken.stdout, "small"))
     warnings = [line for line in broken.stdout.splitlines() if line.startswith("WARN")]
     assert warnings == ["WARN small: yielded pages before, but its last run (2) got only errors (http_500: 1)"]
     # The existing sections are still there.

@@ -1,23 +1,76 @@
-"""Running a crawl in this process (one per process: the Twisted reactor cannot restart)."""
+"""Running a crawl in this process (one per process: the Twisted reactor cannot restart).
+
+The crawl's whole log (Scrapy's, the libraries' warnings, tracebacks) goes to a file in the
+state directory, `logs/crawl-<time>-<pid>.log`; the terminal gets coprod's progress lines and
+one line per warning or error of coprod and Scrapy, without tracebacks, and never the
+libraries' chatter (trafilatura, htmldate...), so a crawl run by hand stays readable.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.app.locks import state_dir
 from crawler.core.config import Config, Source
+from crawler.core.reasons import failed_fetches, nothing_fetched
+from crawler.extensions import run_outcome
 from spiders.feeds import FeedSpider
 from spiders.site import SiteSpider
 from spiders.telegram import TelegramSpider
 
-__all__ = ["CrawlOutcome", "crawl_settings", "run_crawl"]
+__all__ = ["CrawlOutcome", "TerminalFilter", "crawl_log_path", "crawl_settings", "run_crawl"]
 
 LOG_LEVELS = {0: "WARNING", 1: "INFO"}
 SPIDERS = (SiteSpider, FeedSpider, TelegramSpider)
+KEPT_LOGS = 50  # crawl logs kept in the state directory, newest first
+
+# Loggers whose records reach the terminal; any other (a library's) goes to the log file only.
+TERMINAL_LOGGERS = ("coprod", "crawler", "spiders", "pipelines", "storage", "scrapy", "twisted")
+# Failures the crawl records anyway, with the page's reason: said in the file, not twice on screen.
+FILE_ONLY_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt", "scrapy.downloadermiddlewares.httpcompression")
+
+
+class TerminalFilter(logging.Filter):
+    """Lets through coprod's and Scrapy's records (`_OneLine` prints each on one line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith(TERMINAL_LOGGERS) and not record.name.startswith(FILE_ONLY_LOGGERS)
+
+
+class _OneLine(logging.Formatter):
+    def __init__(self, log_file: Path):
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.log_file = log_file
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(self._plain(record))
+        return f"{line} (details in {self.log_file})" if record.exc_info or record.exc_text else line
+
+    @staticmethod
+    def _plain(record: logging.LogRecord) -> logging.LogRecord:
+        plain = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        plain.message = plain.getMessage().splitlines()[0] if plain.getMessage() else ""
+        return plain
+
+
+def crawl_log_path(state: Path, now: dt.datetime | None = None) -> Path:
+    """A new log file for this crawl; the oldest beyond `KEPT_LOGS` are removed."""
+    folder = state / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in sorted(folder.glob("crawl-*.log"))[: -KEPT_LOGS + 1 or None]:
+        old.unlink(missing_ok=True)
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S")
+    return folder / f"crawl-{stamp}-{os.getpid()}.log"
 
 
 @dataclass(frozen=True)
@@ -25,22 +78,41 @@ class CrawlOutcome:
     """How each spider's run ended, with its Scrapy stats."""
 
     runs: dict[str, tuple[int | None, str, dict[str, Any]]]  # spider -> (run id, reason, stats)
+    expected: tuple[str, ...] = ()  # the spiders started: one that never closed failed to open
+    log_file: Path | None = None
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        """Each spider's outcome (`run_outcome`: a stop or a crawl that fetched nothing fails)."""
+        ended = {spider: run_outcome(reason, stats) for spider, (_, reason, stats) in self.runs.items()}
+        return ended | {spider: "not_started" for spider in self.expected if spider not in ended}
 
     @property
     def reason(self) -> str:
-        reasons = {reason for _, reason, _ in self.runs.values()}
+        reasons = set(self.reasons.values())
         return "finished" if reasons <= {"finished"} else ",".join(sorted(reasons - {"finished"}))
 
+    @property
+    def stopped_because(self) -> str | None:
+        """Why the crawl was stopped (the catalogue or the captures cannot be written)."""
+        return next((str(stats["coprod/stopped_because"]) for _, _, stats in self.runs.values() if stats.get("coprod/stopped_because")), None)
+
     def describe(self) -> str:
-        lines = []
+        """One line per run, then a WARN line per run that fetched nothing, with the causes."""
+        lines, warnings = [], []
         for spider, (run_id, reason, stats) in self.runs.items():
             dropped = sum(v for k, v in stats.items() if k.startswith("coprod/dropped/"))
+            failed = failed_fetches(stats)
             lines.append(
-                f"run {run_id} ({spider}): {reason}; {stats.get('response_received_count', 0)} responses, "
-                f"{stats.get('coprod/stored', 0)} pages stored, {stats.get('coprod/stored/new_rows', 0)} new rows, "
-                f"{dropped} dropped, {stats.get('coprod/stored/flagged', 0)} flagged"
+                f"run {run_id} ({spider}): {run_outcome(reason, stats)}; {stats.get('response_received_count', 0)} responses, "
+                f"{stats.get('coprod/stored', 0)} pages stored ({stats.get('coprod/stored/new_pages', 0)} new), "
+                f"{dropped} dropped ({sum(failed.values())} failed fetches), {stats.get('coprod/stored/flagged', 0)} flagged"
             )
-        return "\n".join(lines) or "nothing to crawl"
+            if nothing_fetched(stats):
+                causes = ", ".join(f"{why}: {n}" for why, n in failed.items())
+                warnings.append(f"WARN {spider}: nothing fetched, every request failed ({causes}); is the network down or the sources gone?")
+        lines += [f"WARN {spider}: did not start" for spider, why in self.reasons.items() if why == "not_started"]
+        return "\n".join(lines + warnings) or "nothing to crawl"
 
 
 def crawl_settings(
@@ -60,7 +132,7 @@ def crawl_settings(
     if proxy:
         settings.set("COPROD_PROXY", proxy, priority="cmdline")
     settings.set("COPROD_PROGRESS_INTERVAL", 5.0, priority="cmdline")
-    settings.set("LOG_LEVEL", LOG_LEVELS.get(verbosity, "DEBUG"), priority="cmdline")
+    settings.set("LOG_LEVEL", "DEBUG" if verbosity >= 2 else "INFO", priority="cmdline")  # of the log file
     return settings
 
 
@@ -74,8 +146,16 @@ def run_crawl(
 ) -> CrawlOutcome:
     """Crawl the sources with every spider that has work for them, side by side in one process."""
     settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources)
-    process = CrawlerProcess(settings)
+    log_file = crawl_log_path(state_dir(database_url))
+    settings.set("LOG_FILE", str(log_file), priority="cmdline")
+    process = CrawlerProcess(settings)  # its root handler writes the log file
+    terminal = logging.StreamHandler(sys.stderr)
+    terminal.setLevel(LOG_LEVELS.get(verbosity, "DEBUG"))
+    terminal.addFilter(TerminalFilter())
+    terminal.setFormatter(_OneLine(log_file))
+    logging.root.addHandler(terminal)
     ended: dict[str, tuple[int | None, str, dict[str, Any]]] = {}
+    started: list[str] = []
     for spider in SPIDERS:
         if not any(spider.handles(s) for s in sources):
             continue
@@ -87,6 +167,10 @@ def run_crawl(
 
         crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
         process.crawl(crawler)
-    if process.crawlers:
-        process.start()
-    return CrawlOutcome(ended)
+        started.append(spider.name)
+    try:
+        if process.crawlers:
+            process.start()
+    finally:
+        logging.root.removeHandler(terminal)
+    return CrawlOutcome(ended, tuple(started), log_file)

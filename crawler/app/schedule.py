@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from crawler.core.config import Schedule, Source, parse_duration
-from crawler.core.errors import BadInput
+from crawler.core.errors import BadInput, SchemaMismatch
 from spiders.telegram import channel_of
 from storage.db import open_catalogue
 from storage.queries import last_finished_crawls, rejected_keys, sources_with_included
@@ -83,7 +83,9 @@ def plan_for_database(database_url: str, sources: Iterable[Source], schedule: Sc
     """The plan against the catalogue at `database_url`; with no catalogue yet, all is due."""
     try:
         engine = open_catalogue(database_url, create=False)
-    except BadInput:
+    except SchemaMismatch:
+        raise
+    except BadInput:  # no catalogue yet
         return plan(sources, schedule, {}, set(), set(), now)
     try:
         with Session(engine) as session:

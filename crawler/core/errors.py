@@ -27,5 +27,11 @@ class ConfigError(BadInput):
         super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
 
 
-class SchemaMismatch(CoprodError):
-    """The catalogue database was made by another schema version of coprod."""
+class SchemaMismatch(BadInput):
+    """The catalogue database was made by another schema version of coprod (or is not a
+    catalogue): bad input, exit code 2."""
+
+
+class CatalogueError(CoprodError):
+    """The catalogue cannot be opened, read or written (a read-only file or share, a full
+    disk, a database server gone); exit code 1. A crawl stops at the first such failure."""

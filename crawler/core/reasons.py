@@ -8,7 +8,10 @@ failed fetches per source, and a crawl whose every request failed says so and ex
 
 from __future__ import annotations
 
-__all__ = ["FETCH_FAILURES", "PAGE_REASONS", "is_fetch_failure"]
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["FETCH_FAILURES", "PAGE_REASONS", "failed_fetches", "is_fetch_failure", "nothing_fetched"]
 
 FETCH_FAILURES: dict[str, str] = {
     "dns_error": "the host name does not resolve (or no name server could be reached)",
@@ -40,3 +43,17 @@ PAGE_REASONS: dict[str, str] = {
 
 def is_fetch_failure(reason: str | None) -> bool:
     return bool(reason) and (reason.startswith("http_") or reason in FETCH_FAILURES)  # type: ignore[union-attr]
+
+
+def failed_fetches(stats: Mapping[str, Any]) -> dict[str, int]:
+    """A run's failed fetches by reason, most first, from its stats (`coprod/dropped/<reason>`)."""
+    counts = {key.removeprefix("coprod/dropped/"): int(value) for key, value in stats.items() if key.startswith("coprod/dropped/")}
+    return dict(sorted(((r, n) for r, n in counts.items() if is_fetch_failure(r) and n), key=lambda pair: (-pair[1], pair[0])))
+
+
+def nothing_fetched(stats: Mapping[str, Any]) -> bool:
+    """Every page the run tried failed to fetch: no page stored, and every drop a failed fetch
+    (a run that found nothing new, such as a Telegram channel without new posts, is fine)."""
+    dropped = sum(int(v) for k, v in stats.items() if k.startswith("coprod/dropped/"))
+    failed = sum(failed_fetches(stats).values())
+    return not stats.get("coprod/stored") and failed > 0 and failed == dropped

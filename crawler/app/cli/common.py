@@ -22,7 +22,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 def command_parser(commands: argparse._SubParsersAction, name: str, summary: str, examples: str) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         name,
-        help=summary,
+        help=summary.replace("%", "%%"),  # argparse %-formats help strings ("95% recall")
         description=summary,
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -2,6 +2,8 @@
 
 Each source is locked while it is crawled (`crawler.app.locks`); a source another process is
 crawling is skipped with a message, and when that leaves nothing to crawl the exit code is 3.
+A crawl in which every request failed, or that stopped because the catalogue or the captures
+cannot be written, exits 1 with a WARN line or an error naming the cause.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from crawler.app.locks import SourceLock, SourcesBusy, holder_of, state_dir
 from crawler.app.runner import run_crawl
 from crawler.app.schedule import plan_for_database
 from crawler.core.config import Config, Source, resolve_setting
-from crawler.core.errors import BadInput
+from crawler.core.errors import BadInput, SchemaMismatch
 from storage.db import open_catalogue
 from storage.queries import accepted_sources
 
@@ -61,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
             verbosity=args.verbose,
             extra_sources=extra,
         )
-    print(outcome.describe())
+    print(outcome.describe(), flush=True)
+    if outcome.log_file:
+        print(f"coprod: the crawl's log: {outcome.log_file}", file=sys.stderr)
+    if outcome.stopped_because:
+        print(f"coprod: error: {outcome.stopped_because}; the crawl stopped (it resumes from where it stopped once this is fixed)", file=sys.stderr)
     return 0 if outcome.reason == "finished" else 1
 
 
@@ -95,7 +101,9 @@ def accepted(database: str) -> list[Source]:
     """Discovered sources analysts accepted, when the catalogue exists already."""
     try:
         engine = open_catalogue(database, create=False)
-    except BadInput:
+    except SchemaMismatch:
+        raise
+    except BadInput:  # no catalogue yet
         return []
     try:
         with Session(engine) as session:

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print("runs")
-    print(table(["run", "started", "finished", "reason", "fetched", "stored", "dropped", "errors"], [
+    print(table(["run", "started", "finished", "outcome", "fetched", "stored", "dropped", "errors"], [
         [r.id, r.started_at.isoformat(timespec="seconds"), r.finished_at.isoformat(timespec="seconds") if r.finished_at else "-",
          r.finish_reason or r.status, r.pages_fetched, r.pages_stored, r.pages_dropped, r.errors]
         for r in runs
