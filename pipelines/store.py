@@ -57,7 +57,8 @@ def stop_crawl(crawler: Crawler, reason: str, message: str) -> None:
         return
     stats.set_value("coprod/stopped", reason)
     stats.set_value("coprod/stopped_because", message)
-    logger.error("%(message)s; the crawl stops", {"message": message})
+    # `coprod crawl` says it once more as its last line; the terminal skips this one (`said`).
+    logger.error("%(message)s; the crawl stops", {"message": message}, extra={"said": True})
     engine = crawler.engine
     if engine is not None and engine.spider is not None and getattr(engine, "_slot", None) is not None:
         deferred_from_coro(engine.close_spider_async(reason=reason))

@@ -7,6 +7,7 @@ keyed by its canonical URL, so crawling the same web twice never adds a row twic
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,20 @@ def open_catalogue(url: str, *, create: bool = True) -> Engine:
     except OperationalError as error:
         engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)
-        raise CatalogueError(f"cannot open the catalogue {shown}: {error.orig}") from error
+        raise CatalogueError(f"cannot open the catalogue {shown}: {error.orig}{_read_only_hint(url)}") from error
     return engine
+
+
+def _read_only_hint(url: str) -> str:
+    """Why SQLite may fail to open a file it can read: it writes beside it (WAL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return ""
+    path = Path(parsed.database)
+    for what, target in (("file", path), ("folder", path.parent)):
+        if target.exists() and not os.access(target, os.W_OK):
+            return f" (the catalogue's {what} is read-only; SQLite must write to it and beside it)"
+    return ""
 
 
 def catalogue_engine(url: str, *, create: bool = True) -> Engine:

@@ -44,6 +44,8 @@ class TerminalFilter(logging.Filter):
     """Lets through coprod's and Scrapy's records (`_OneLine` prints each on one line)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "said", False):  # the command says it in its own words at the end
+            return False
         return record.name.startswith(TERMINAL_LOGGERS) and not record.name.startswith(FILE_ONLY_LOGGERS)
 
 
