@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine as Database
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.core.config import Source
@@ -23,6 +24,7 @@ from pipelines._drop import PageDropped
 from pipelines.chain import Chain
 from storage.db import apply_relevance, ensure_source, finish_run, start_run, sync_candidate, sync_sources, write_pages
 from storage.models import Page
+from storage.runs import record_process
 
 __all__ = ["ImportOutcome", "RescoreOutcome", "import_documents", "rescore"]
 
@@ -41,7 +43,11 @@ class ImportOutcome:
 
 def import_documents(database: Database, chain: Chain, documents: Iterable[Document], source: str, origin: str) -> ImportOutcome:
     """Run documents through the chain into the catalogue, filed under `source`: a source of
-    the study keeps its kind and region, any other name becomes a source of kind other."""
+    the study keeps its kind and region, any other name becomes a source of kind other.
+
+    An import that fails half-way (a file that turns out damaged, a catalogue that cannot be
+    written, Ctrl-C) marks its run `failed` before the error goes on; the batches stored
+    before it stay, and importing the file again stores each page once."""
     configured = chain.sources.get(source)
     with Session(database) as session, session.begin():
         if isinstance(configured, Source):
@@ -49,6 +55,7 @@ def import_documents(database: Database, chain: Chain, documents: Iterable[Docum
         else:
             source_id = ensure_source(session, source, kind="other", origin=origin)
         run_id = start_run(session, "import", [source], None)
+        record_process(session, run_id)  # a killed import is marked interrupted by the next command
     read = stored = new_rows = flagged = 0
     dropped: Counter[str] = Counter()
     batch: list[tuple[PageItem, str | None, str | None]] = []
@@ -59,27 +66,43 @@ def import_documents(database: Database, chain: Chain, documents: Iterable[Docum
             new_rows += write_pages(session, batch, {source: source_id}, run_id)
         batch.clear()
 
-    for document in documents:
-        read += 1
-        item = document.item(source)
-        try:
-            chain.run(item)
-        except PageDropped as drop:
-            dropped[drop.reason] += 1
-            batch.append((item, drop.reason, drop.detail))
-        else:
-            stored += 1
-            flagged += bool(item.relevance and item.relevance["flagged"])
-            batch.append((item, None, None))
-        if len(batch) >= BATCH:
+    def stats() -> dict[str, int]:
+        counts = {"coprod/read": read, "coprod/stored": stored, "coprod/stored/new_rows": new_rows, "coprod/stored/flagged": flagged}
+        return counts | {f"coprod/dropped/{reason}": n for reason, n in dropped.items()}
+
+    try:
+        for document in documents:
+            read += 1
+            item = document.item(source)
+            try:
+                chain.run(item)
+            except PageDropped as drop:
+                dropped[drop.reason] += 1
+                batch.append((item, drop.reason, drop.detail))
+            else:
+                stored += 1
+                flagged += bool(item.relevance and item.relevance["flagged"])
+                batch.append((item, None, None))
+            if len(batch) >= BATCH:
+                flush()
+        if batch:
             flush()
-    if batch:
-        flush()
-    stats = {"coprod/read": read, "coprod/stored": stored, "coprod/stored/new_rows": new_rows, "coprod/stored/flagged": flagged}
-    stats |= {f"coprod/dropped/{reason}": n for reason, n in dropped.items()}
+    except BaseException as error:
+        _fail_run(database, run_id, stats() | {"coprod/failed_because": f"{type(error).__name__}: {error}"[:500]})
+        raise
     with Session(database) as session, session.begin():
-        finish_run(session, run_id, "finished", stats)
+        finish_run(session, run_id, "finished", stats())
     return ImportOutcome(run_id, read, stored, new_rows, sum(dropped.values()), flagged)
+
+
+def _fail_run(database: Database, run_id: int, stats: dict[str, object]) -> None:
+    """Mark the import's run failed; when even that cannot be written, the run is left to
+    be marked interrupted once this process is gone."""
+    try:
+        with Session(database) as session, session.begin():
+            finish_run(session, run_id, "import_failed", stats)
+    except SQLAlchemyError:
+        pass
 
 
 @dataclass(frozen=True)

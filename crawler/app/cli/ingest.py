@@ -15,9 +15,13 @@ from pipelines.relevance import engine_from_config
 from storage.db import open_catalogue
 
 EXAMPLES = """
-coprod import gathered.jsonl                       # {"url": ..., "text" or "html": ..., "title", "published", "lang", "links"}
+coprod import gathered.jsonl                       # {"url": ..., "text" or "html": ..., "title", "published", "lang", "links": [...]}
 coprod import capture.warc.gz --source archive-2022
 coprod import posts.jsonl --db sqlite:///data/coprod.sqlite
+
+The file is checked whole first: a line that is not UTF-8 or JSON, or a field of the wrong
+type, exits 2 naming the line, and nothing is imported. Control characters are removed from
+the texts; a document over crawl.max_page_bytes is recorded as too_large, without its text.
 """
 
 
@@ -33,14 +37,18 @@ def run(args: argparse.Namespace) -> int:
         raise BadInput(f"{args.file}: no such file")
     config = config_of(args)
     source = args.source or "import-" + re.sub(r"[^a-z0-9_.-]+", "-", args.file.name.lower()).strip("-")
+    limit = config.crawl.max_page_bytes
+    # The whole file is checked before anything is stored: a bad line imports nothing.
+    for _ in read_documents(args.file, max_bytes=limit):
+        pass
     database = open_catalogue(database_url(args, config))
     try:
         chain = Chain.for_sources(engine_from_config(config), config.sources)
-        outcome = import_documents(database, chain, read_documents(args.file), source, str(args.file))
+        outcome = import_documents(database, chain, read_documents(args.file, max_bytes=limit), source, str(args.file))
     finally:
         database.dispose()
     print(
         f"run {outcome.run_id}: read {outcome.read} documents from {args.file}; stored {outcome.stored} "
-        f"({outcome.new_rows} new rows), dropped {outcome.dropped} without text, flagged {outcome.flagged}"
+        f"({outcome.new_rows} new rows), dropped {outcome.dropped} (without text, or over crawl.max_page_bytes), flagged {outcome.flagged}"
     )
     return 0
