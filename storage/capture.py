@@ -16,8 +16,10 @@ cites bytes that are not on disk.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -42,6 +44,7 @@ from crawler.core import __version__ as coprod_version
 __all__ = [
     "CAPTURE_META",
     "NOT_MODIFIED_FLAG",
+    "CaptureDamaged",
     "CaptureRef",
     "Captured",
     "WarcCapture",
@@ -243,24 +246,51 @@ def recover_captures(folder: Path) -> list[tuple[str, int]]:
     return repaired
 
 
+class CaptureDamaged(ValueError):
+    """The capture a reference names is not a whole, intact response record any more (cut,
+    overwritten, bytes flipped): the message says where and what, never the bytes."""
+
+
 def read_capture(folder: Path, ref: CaptureRef) -> Captured:
-    """The response record a capture reference names."""
+    """The response record a capture reference names; `CaptureDamaged` when it is not one
+    any more (its payload must match its digest), `OSError` when the file is gone."""
     with capture_path(folder, ref.file).open("rb") as handle:
         handle.seek(ref.offset)
-        for record in ArchiveIterator(handle):
-            if record.rec_type != "response" or record.http_headers is None:
-                break
-            raw = record.raw_stream.read()
-            body = _decoded(record, raw)
-            return Captured(
-                url=record.rec_headers.get_header("WARC-Target-URI"),
-                warc_date=record.rec_headers.get_header("WARC-Date"),
-                status=int(record.http_headers.get_statuscode()),
-                headers=list(record.http_headers.headers),
-                raw=raw,
-                body=body,
-            )
-    raise ValueError(f"{ref.file}@{ref.offset}: not a response record")
+        try:
+            captured = _read_response(handle)
+        except CaptureDamaged as damage:
+            raise CaptureDamaged(f"{ref.file}@{ref.offset}: {damage}") from None
+        except Exception as error:  # whatever a damaged record makes warcio or zlib raise
+            raise CaptureDamaged(f"{ref.file}@{ref.offset}: unreadable ({_plain_reason(error)})") from None
+    return captured
+
+
+def _plain_reason(error: Exception) -> str:
+    """The error's type, and its message when that is short plain text (warcio's quote the
+    damaged bytes)."""
+    message = str(error)
+    if message and len(message) <= 120 and message.isascii() and message.isprintable() and "\\x" not in message:
+        return f"{type(error).__name__}: {message}"
+    return type(error).__name__
+
+
+def _read_response(handle: IO[bytes]) -> Captured:
+    for record in ArchiveIterator(handle):
+        if record.rec_type != "response" or record.http_headers is None:
+            break
+        raw = record.raw_stream.read()
+        digest = record.rec_headers.get_header("WARC-Payload-Digest")
+        if digest and digest.startswith("sha1:") and digest != "sha1:" + base64.b32encode(hashlib.sha1(raw).digest()).decode():
+            raise CaptureDamaged("its payload does not match its digest")
+        return Captured(
+            url=record.rec_headers.get_header("WARC-Target-URI"),
+            warc_date=record.rec_headers.get_header("WARC-Date"),
+            status=int(record.http_headers.get_statuscode()),
+            headers=list(record.http_headers.headers),
+            raw=raw,
+            body=_decoded(record, raw),
+        )
+    raise CaptureDamaged("not a response record")
 
 
 def _decoded(record: Any, raw: bytes) -> bytes:

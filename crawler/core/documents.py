@@ -8,8 +8,9 @@ that is not valid UTF-8 or JSON, or a field of the wrong type, is a `BadInput` n
 file, the line and the field: nothing of a bad file is imported. WARC: every HTML response
 record (warcio), decoded as a crawl decodes a page (`crawler.core.charsets`).
 
-NUL and other control characters (but tab and line breaks) are removed from every text: they
-are no part of a text, PostgreSQL refuses NUL, and a terminal obeys escapes. A document
+Escape sequences, NUL and the other control characters (but tab and line breaks) are removed
+from every text (`crawler.core.sanitise.without_controls`): they are no part of a text,
+PostgreSQL refuses NUL, and a terminal obeys escapes. A document
 larger than `max_bytes` (the study's `crawl.max_page_bytes`, as for a crawled page) keeps only
 its URL and is recorded with the reason `too_large`; a line longer than `LINE_FACTOR` times
 that is not even parsed (its URL is read from its start).
@@ -31,20 +32,16 @@ from crawler.core.charsets import decode_html
 from crawler.core.errors import BadInput
 from crawler.core.items import PageItem
 from crawler.core.links import alternates, anchors, base_url, html_selector
+from crawler.core.sanitise import without_controls
 from crawler.core.urls import canonical_url
 
-__all__ = ["DEFAULT_MAX_BYTES", "Document", "read_documents", "read_jsonl", "read_warc", "without_controls"]
+__all__ = ["DEFAULT_MAX_BYTES", "Document", "read_documents", "read_jsonl", "read_warc"]
 
 DEFAULT_MAX_BYTES = 5_000_000  # crawl.max_page_bytes' default
 LINE_FACTOR = 4  # a line may hold a document of max_bytes as escaped JSON, and its fields
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_FIELD = re.compile(rb'"url"\s*:\s*"((?:[^"\\]|\\.){1,4000})"')
 _OPTIONAL_TEXT = ("title", "published", "lang")
 
-
-def without_controls(text: str) -> str:
-    """The text without NUL and the other C0 control characters but tab, LF and CR."""
-    return _CONTROLS.sub("", text)
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from w3lib.encoding import html_to_unicode
-
 from crawler.app.cli.common import command_parser, database_url
+from crawler.core.charsets import decode_html
 from crawler.core.errors import BadInput
 from crawler.core.sanitise import terminal_safe
 from crawler.core.urls import canonical_url
 from pipelines.chain import masked
 from pipelines.extract import content_hash, extract, is_html
-from storage.capture import CaptureRef, capture_dir, read_capture
+from storage.capture import CaptureDamaged, CaptureRef, capture_dir, read_capture
 from storage.db import open_catalogue
 from storage.models import Page, PageVersion
 
@@ -27,7 +26,8 @@ coprod show URL --db sqlite:///data/demo.sqlite --captures data/demo-captures
 
 Prints the version's capture (time, WARC file and offset, HTTP status), its title and
 text. The text is extracted again from the WARC record when it still yields the stored
-content hash (the capture proves it), else the stored text is shown and the reason said.
+content hash (the capture proves it), else the stored text is shown and the reason said
+(a capture damaged or gone, one that extracts differently now).
 Scraped text is printed without control characters or terminal escape sequences.
 --versions columns: version, first_seen, last_seen, captured_at, http_status, capture
 (file@offset), content_hash (first 12), title
@@ -109,13 +109,14 @@ def version_text(version: PageVersion, folder: Path) -> tuple[str, str]:
         return stored, "stored"
     try:
         captured = read_capture(folder, CaptureRef(version.warc_file, version.warc_offset or 0, version.warc_length or 0, version.captured_at))
-    except (OSError, ValueError) as error:
-        return stored, f"stored; capture unreadable: {error}"
+    except CaptureDamaged as damage:
+        return stored, f"stored; the capture is damaged: {terminal_safe(str(damage))}"
+    except OSError as error:
+        return stored, f"stored; the capture cannot be read: {terminal_safe(error.strerror or str(error))} ({version.warc_file} in {folder})"
     if not is_html(version.content_type):
         # A Telegram post's capture is its channel's preview page: the post is a part of it.
         return stored, f"stored; read from the captured page {terminal_safe(captured.url)}"
-    content_type = captured.header("Content-Type")
-    _, html = html_to_unicode(content_type, captured.body)
+    html = decode_html(captured.body, captured.header("Content-Type"))  # as the crawl decoded it
     text = masked(extract(html, captured.url)).text  # the chain's first two stages, as when it was stored
     if content_hash(text) != version.content_hash:
         return stored, "stored; the capture extracts differently now"
