@@ -192,6 +192,10 @@ class CatalogueSummary:
     by_source: dict[str, dict[str, int]]
     by_language: dict[str, int]
     dropped: dict[str, int]
+    # How flagged pages and candidates differ: one candidate per story.
+    flagged_versions: int = 0  # flagged pages that are another language's version of a story
+    flagged_copies: int = 0  # flagged pages that copy an earlier page (an aggregator's)
+    decided_unflagged: int = 0  # candidates kept for their decisions though no longer flagged
 
 
 def summarise(session: Session) -> CatalogueSummary:
@@ -212,6 +216,7 @@ def summarise(session: Session) -> CatalogueSummary:
             languages[language or "und"] += count
             if flagged:
                 row["flagged"] += count
+    flagged = Page.flagged.is_(True) & Page.drop_reason.is_(None)
     return CatalogueSummary(
         pages=sum(r["pages"] for r in by_source.values()),
         kept=sum(r["kept"] for r in by_source.values()),
@@ -220,6 +225,11 @@ def summarise(session: Session) -> CatalogueSummary:
         by_source=dict(sorted(by_source.items())),
         by_language=dict(languages.most_common()),
         dropped=dict(dropped.most_common()),
+        flagged_versions=session.scalar(select(func.count()).select_from(Page).where(flagged, Page.version_of_id.is_not(None))) or 0,
+        flagged_copies=session.scalar(
+            select(func.count()).select_from(Page).where(flagged, Page.version_of_id.is_(None), Page.duplicate_of_id.is_not(None))
+        ) or 0,
+        decided_unflagged=session.scalar(select(func.count()).select_from(Candidate).join(Page).where(~flagged)) or 0,
     )
 
 

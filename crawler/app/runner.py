@@ -124,6 +124,7 @@ def crawl_settings(
     proxy: str | None,
     verbosity: int = 0,
     extra_sources: list[Source] = (),
+    captures: Path | None = None,
 ) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -133,6 +134,8 @@ def crawl_settings(
     settings.set("COPROD_EXTRA_SOURCES", [s.model_dump(mode="json") for s in extra_sources], priority="cmdline")
     if proxy:
         settings.set("COPROD_PROXY", proxy, priority="cmdline")
+    if captures is not None:
+        settings.set("COPROD_CAPTURE_DIR", str(captures), priority="cmdline")
     settings.set("COPROD_PROGRESS_INTERVAL", 5.0, priority="cmdline")
     settings.set("LOG_LEVEL", "DEBUG" if verbosity >= 2 else "INFO", priority="cmdline")  # of the log file
     return settings
@@ -145,10 +148,13 @@ def run_crawl(
     proxy: str | None,
     verbosity: int = 0,
     extra_sources: list[Source] = (),
+    captures: Path | None = None,
+    state: Path | None = None,
 ) -> CrawlOutcome:
-    """Crawl the sources with every spider that has work for them, side by side in one process."""
-    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources)
-    log_file = crawl_log_path(state_dir(database_url))
+    """Crawl the sources with every spider that has work for them, side by side in one process;
+    `captures` and `state` override the capture and state folders (the demo keeps its own)."""
+    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources, captures)
+    log_file = crawl_log_path(state or state_dir(database_url))
     settings.set("LOG_FILE", str(log_file), priority="cmdline")
     process = CrawlerProcess(settings)  # its root handler writes the log file
     terminal = logging.StreamHandler(sys.stderr)
@@ -156,18 +162,17 @@ def run_crawl(
     terminal.addFilter(TerminalFilter())
     terminal.setFormatter(_OneLine(log_file))
     logging.root.addHandler(terminal)
-    ended: dict[str, tuple[int | None, str, dict[str, Any]]] = {}
+    closed: dict[str, tuple[Any, str]] = {}  # spider -> (crawler, reason)
     started: list[str] = []
     for spider in SPIDERS:
         if not any(spider.handles(s) for s in sources):
             continue
         crawler = process.create_crawler(spider)
 
-        def closed(spider: Any, reason: str, crawler: Any = crawler) -> None:
-            stats = dict(crawler.stats.get_stats())
-            ended[spider.name] = (stats.get("coprod/run_id"), reason, stats)
+        def on_close(spider: Any, reason: str, crawler: Any = crawler) -> None:
+            closed[spider.name] = (crawler, reason)
 
-        crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)
+        crawler.signals.connect(on_close, signal=signals.spider_closed, weak=False)
         process.crawl(crawler)
         started.append(spider.name)
     try:
@@ -175,4 +180,6 @@ def run_crawl(
             process.start()
     finally:
         logging.root.removeHandler(terminal)
+    # Read once every spider_closed handler ran: the run recorder adds its counts last.
+    ended = {name: (crawler.stats.get_value("coprod/run_id"), reason, dict(crawler.stats.get_stats())) for name, (crawler, reason) in closed.items()}
     return CrawlOutcome(ended, tuple(started), log_file)

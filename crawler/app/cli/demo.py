@@ -1,4 +1,11 @@
-"""coprod demo: the whole pipeline on the bundled sample web, nothing needed but coprod."""
+"""coprod demo: the whole pipeline on the bundled sample web, nothing needed but coprod.
+
+The demo touches only itself: its catalogue is always `<out>/demo.sqlite`, its captures
+`<out>/demo-captures` and its logs `<out>/state`, whatever `COPROD_DATABASE_URL`,
+`COPROD_CAPTURE_DIR`, `COPROD_STATE_DIR` or a study file say, so it can never crawl the
+invented sample web into a real study's catalogue. The catalogue is kept from one run to the
+next, with the accounts, decisions and cases made in the review app; `--fresh` starts over.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import signal
 import time
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crawler.app.demo
@@ -17,16 +25,22 @@ from crawler.app.cli.status import render_summary, table
 from crawler.app.demo.server import SampleWeb
 from crawler.app.runner import run_crawl
 from crawler.core.config import load_config, resolve_setting
+from crawler.core.errors import BadInput, SchemaMismatch
 from review.export import export_table
 from review.report import write_report
-from storage.capture import capture_dir
 from storage.db import open_catalogue
+from storage.models import Case, Decision, User
 from storage.queries import candidate_rows, summarise
 
 EXAMPLES = """
 coprod demo                      # crawl the sample web into data/demo.sqlite, print a summary, write exports and the report
 coprod demo --keep-serving       # ...and leave the sample web up to explore it
 coprod demo --out /tmp/coprod-demo
+coprod demo --fresh              # delete data/demo.sqlite (accounts and decisions too) and its captures first
+
+The demo writes only its own catalogue, <out>/demo.sqlite, never COPROD_DATABASE_URL's or the
+study file's; it keeps it (and the accounts, decisions and cases made in `coprod serve`)
+from one run to the next unless --fresh is given.
 """
 
 
@@ -38,30 +52,55 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = command_parser(
         commands,
         "demo",
-        "Serve the bundled sample web on 127.0.0.1, crawl it into a fresh catalogue, summarise and export it.",
+        "Serve the bundled sample web on 127.0.0.1, crawl it into the demo's own catalogue, summarise and export it.",
         EXAMPLES,
     )
-    parser.add_argument("--out", type=Path, default=Path("data"), metavar="DIR", help="folder for demo.sqlite and the exports (default: data)")
+    parser.add_argument("--out", type=Path, default=Path("data"), metavar="DIR", help="folder for demo.sqlite, its captures and the exports (default: data)")
+    parser.add_argument("--fresh", action="store_true", help="start from an empty catalogue: delete demo.sqlite (with its accounts and decisions) and its captures")
     parser.add_argument("--port", type=int, default=0, help="port of the sample web (default: any free port)")
     parser.add_argument("--keep-serving", action="store_true", help="keep the sample web up after the crawl, until Ctrl-C")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more crawl log output")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    config = load_config(resolve_setting(args.seeds, "COPROD_DEMO_SEEDS", None) or demo_seeds())
-    database = resolve_setting(args.db, "COPROD_DATABASE_URL", None)
-    if database is None:
-        db_file = args.out / "demo.sqlite"
+def prepare_catalogue(out: Path, fresh: bool) -> tuple[str, str]:
+    """The demo's catalogue URL, emptied first when `fresh`, and what was done, to say."""
+    db_file = out / "demo.sqlite"
+    captures = out / "demo-captures"
+    url = f"sqlite:///{db_file}"
+    if fresh:
+        existed = db_file.exists()
         for stale in (db_file, db_file.with_name(db_file.name + "-wal"), db_file.with_name(db_file.name + "-shm")):
             stale.unlink(missing_ok=True)
-        database = f"sqlite:///{db_file}"
-        if capture_dir(database) == args.out / "demo-captures":
-            shutil.rmtree(args.out / "demo-captures", ignore_errors=True)  # the old catalogue's captures
+        shutil.rmtree(captures, ignore_errors=True)
+        return url, f"--fresh: removed {db_file} and {captures}; starting from an empty catalogue" if existed else f"a new demo catalogue: {db_file}"
+    if not db_file.exists():
+        return url, f"a new demo catalogue: {db_file}"
+    try:
+        engine = open_catalogue(url, create=False)
+    except SchemaMismatch as error:
+        raise BadInput(f"{error}; or start the demo over with: coprod demo --fresh") from None
+    try:
+        with Session(engine) as session:
+            users, decisions, cases = (session.scalar(select(func.count()).select_from(model)) or 0 for model in (User, Decision, Case))
+    finally:
+        engine.dispose()
+    return url, f"keeping {db_file}: {users} accounts, {decisions} decisions, {cases} cases (coprod demo --fresh starts over)"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.db:
+        raise BadInput(f"coprod demo writes only its own catalogue, {args.out / 'demo.sqlite'}, never --db; choose its folder with --out")
+    config = load_config(resolve_setting(args.seeds, "COPROD_DEMO_SEEDS", None) or demo_seeds())
+    database, said = prepare_catalogue(args.out, args.fresh)
+    print(said)
     web = SampleWeb(port=args.port).start()
     print(f"sample web: {len(web.sites)} sites on {web.proxy_url} ({', '.join(web.sites)})")
     try:
-        outcome = run_crawl(config, list(config.select_sources(None)), database, web.proxy_url, args.verbose)
+        outcome = run_crawl(
+            config, list(config.select_sources(None)), database, web.proxy_url, args.verbose,
+            captures=args.out / "demo-captures", state=args.out / "state",
+        )
         print(outcome.describe())
         engine = open_catalogue(database, create=False)
         try:
@@ -81,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             written.append(str(write_report(engine, config, args.out / "demo-report")))
         finally:
             engine.dispose()
-        print(f"\ncatalogue: {database}\nexports: {', '.join(written)}")
+        print(f"\ncatalogue: {database} (kept for the next run; --fresh starts over)\nexports: {', '.join(written)}")
         if args.keep_serving:
             _serve_until_interrupted(web)
     finally:

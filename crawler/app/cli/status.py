@@ -83,9 +83,25 @@ def render_summary(summary: CatalogueSummary) -> str:
         "dropped pages by reason",
         table(["reason", "pages"], [[reason, n] for reason, n in summary.dropped.items()] or [["(none)", 0]]),
         "",
-        f"flagged candidates: {summary.candidates}",
+        *reconcile_flagged(summary),
     ]
     return "\n".join(parts)
+
+
+def reconcile_flagged(summary: CatalogueSummary) -> list[str]:
+    """Flagged pages and candidates, each part on its own line, adding up: a story is one
+    candidate whatever its language versions and copies."""
+    originals = summary.candidates - summary.decided_unflagged
+    width = len(str(max(summary.flagged, summary.candidates)))
+    lines = [
+        f"flagged pages: {summary.flagged} = {originals} candidates + {summary.flagged_versions} language versions + {summary.flagged_copies} copies",
+        f"  candidates  {originals:>{width}}  one per story: the review queue",
+        f"  versions    {summary.flagged_versions:>{width}}  other languages' versions of a candidate's story, shown with it",
+        f"  copies      {summary.flagged_copies:>{width}}  copies of an earlier page (an aggregator's), shown with it",
+    ]
+    if summary.decided_unflagged:
+        lines.append(f"candidates: {summary.candidates} (with {summary.decided_unflagged} no longer flagged, kept for their decisions)")
+    return lines
 
 
 def table(header: list[str], rows: list[list[object]]) -> str:
