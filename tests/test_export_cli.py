@@ -16,6 +16,7 @@ def test_every_command_has_help_with_examples(command: str, capsys) -> None:
     assert exited.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and f"coprod {command}" in out and "--db" in out and "--seeds" in out
+    assert "%(" not in out and "object at 0x" not in out
 
 
 @pytest.mark.e2e

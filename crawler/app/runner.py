@@ -34,10 +34,15 @@ LOG_LEVELS = {0: "WARNING", 1: "INFO"}
 SPIDERS = (SiteSpider, FeedSpider, TelegramSpider)
 KEPT_LOGS = 50  # crawl logs kept in the state directory, newest first
 
-# Loggers whose records reach the terminal; any other (a library's) goes to the log file only.
-TERMINAL_LOGGERS = ("coprod", "crawler", "spiders", "pipelines", "storage", "scrapy", "twisted")
+# Loggers whose records reach the terminal (coprod's packages, its spiders, Scrapy and
+# Twisted); any other, a library's (trafilatura, htmldate...), goes to the log file only.
+TERMINAL_LOGGERS = frozenset({"crawler", "spiders", "pipelines", "storage", "review", "scrapy", "twisted"} | {s.name for s in SPIDERS})
 # Failures the crawl records anyway, with the page's reason: said in the file, not twice on screen.
-FILE_ONLY_LOGGERS = ("scrapy.downloadermiddlewares.robotstxt", "scrapy.downloadermiddlewares.httpcompression")
+FILE_ONLY_LOGGERS = (
+    "scrapy.downloadermiddlewares.robotstxt",
+    "scrapy.downloadermiddlewares.httpcompression",
+    "scrapy.core.downloader.handlers",
+)
 
 
 class TerminalFilter(logging.Filter):
@@ -46,7 +51,7 @@ class TerminalFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "said", False):  # the command says it in its own words at the end
             return False
-        return record.name.startswith(TERMINAL_LOGGERS) and not record.name.startswith(FILE_ONLY_LOGGERS)
+        return record.name.split(".", 1)[0] in TERMINAL_LOGGERS and not record.name.startswith(FILE_ONLY_LOGGERS)
 
 
 class _OneLine(logging.Formatter):
