@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-fast bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# The unit tests: no crawl, no server, no browser, no coprod subprocess (tests/conftest.py).
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not e2e"
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/relevance.py
+	$(BIN)/python bench/parsers.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -1,8 +1,14 @@
-"""Shared fixtures: the loopback sample web, and one crawl of it into a temporary catalogue."""
+"""Shared fixtures: the loopback sample web, and one crawl of it into a temporary catalogue.
+
+A test that starts a process (`coprod` in a subprocess, a web server, a browser), itself or
+through one of its fixtures, is marked `e2e` here at collection; `make test-fast` runs the
+others, the unit tests, and `make test` all of them.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import shutil
@@ -25,6 +31,24 @@ DEMO = Path(crawler.app.demo.__file__).parent
 DEMO_SEEDS = DEMO / "seeds.yaml"
 FIXTURE_WEB = Path(__file__).parent / "data" / "fixture-web"  # generated sites of the schedule tests
 MANIFEST = yaml.safe_load((DEMO / "web" / "MANIFEST.yaml").read_text(encoding="utf-8"))
+# What starts a process, in a test or a fixture's source.
+STARTS_A_PROCESS = ("run_coprod(", "web_server(", "subprocess.", "SampleWeb(", "sync_playwright")
+
+
+def _starts_a_process(function: object) -> bool:
+    try:
+        source = inspect.getsource(function)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return False
+    return any(marker in source for marker in STARTS_A_PROCESS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = [d.func for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs]  # type: ignore[attr-defined]
+        own = [f for f in [getattr(item, "function", None), *fixtures] if f is not None and getattr(f, "__module__", "").startswith("tests")]
+        if any(_starts_a_process(f) for f in own):
+            item.add_marker(pytest.mark.e2e)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import codecs
 import functools
 import gzip
 import random
-import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -435,11 +434,10 @@ def test_external_parameter_entity_is_not_loaded(tmp_path: Path) -> None:
     assert [e.url for e in parsed.entries] == ["https://pastka.test/x/"]
 
 
-def test_billion_laughs_is_refused_quickly() -> None:
-    started = time.perf_counter()
+def test_billion_laughs_is_refused() -> None:
+    # How fast: bench/parsers.py.
     with pytest.raises(FeedError, match="^refused: Maximum entity amplification factor exceeded"):
         parse("billion-laughs.xml", "https://smikh.test/rss.xml")
-    assert time.perf_counter() - started < 1
 
 
 def test_quadratic_blowup_is_refused() -> None:
@@ -627,18 +625,17 @@ def test_gzip_twice_and_truncated_gzip() -> None:
 # --------------------------------------------------------------------------- size, order, determinism
 
 
-def test_fifty_thousand_urls_are_fast_ordered_and_deduplicated() -> None:
+def fifty_thousand_urls() -> bytes:
+    """A URL set of 50,000 entries, each URL twice (bench/parsers.py times it)."""
     rows = "".join(
         f"<url><loc>https://kamianske-info.test/novyny/{i % 25_000}/</loc><lastmod>2023-05-{i % 28 + 1:02d}T10:00:00+03:00</lastmod></url>\n"
         for i in range(50_000)
     )
-    body = f'<?xml version="1.0"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{rows}</urlset>'.encode()
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        parsed = parse_feed_or_sitemap(body, URLSET_URL)
-        timings.append(time.perf_counter() - started)
-    assert min(timings) < 1.0
+    return f'<?xml version="1.0"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{rows}</urlset>'.encode()
+
+
+def test_fifty_thousand_urls_are_ordered_and_deduplicated() -> None:
+    parsed = parse_feed_or_sitemap(fifty_thousand_urls(), URLSET_URL)
     assert [e.url for e in parsed.entries] == [f"https://kamianske-info.test/novyny/{i}/" for i in range(25_000)]
     assert parsed.entries[27].published == datetime(2023, 5, 28, 10, tzinfo=timezone(timedelta(hours=3)))
     assert len(parsed.problems) == 101  # 25,000 duplicates: 100 listed, the rest counted

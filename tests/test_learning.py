@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import pickle
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -310,10 +309,7 @@ def test_development_set_text_only() -> None:
     character n-grams with the Cyrillic ones that make up most labels."""
     rows, labels = read_devset()
     assert len(rows) >= 150
-    started = time.perf_counter()
     result = simulate([Example(row["id"], row["text"]) for row in rows], labels, seed=0)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 60
     assert result.wss95 > 0.15
     assert result.records_to_95 < result.random_records_to_95 - 25
 

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import email.utils
-import time
 
 import pytest
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares import ProxyMiddleware, backoff_delay
+from crawler.middlewares import ProxyMiddleware, backoff_delay, retry_after_seconds
 from spiders.site import SiteSpider
 
 
@@ -20,9 +19,24 @@ def test_backoff_is_exponential_capped_and_honours_retry_after(attempt: int, ret
     assert backoff_delay(attempt, base=2.0, ceiling=60.0, retry_after=retry_after) == expected
 
 
-def test_backoff_reads_an_http_date() -> None:
-    header = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 25 <= backoff_delay(1, base=2.0, ceiling=60.0, retry_after=header) <= 30
+def test_retry_after_reads_an_http_date() -> None:
+    now = 1_700_000_000.0
+    assert retry_after_seconds(email.utils.formatdate(now + 30, usegmt=True), now=now) == 30
+    assert retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT", now=now) == 0  # a date gone by: no wait
+    assert retry_after_seconds("Sunday, 06-Nov-94 08:49:37 GMT", now=784111777.0 - 5) == 5  # RFC 850, no zone: GMT
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    ["soon, maybe", "-30", "Tue, 31 Feb 2023 25:61:00 GMT", "", "   ", "1e3", "3.5", "٣", "\x00\x01", "Mon, 99 Foo 2023 10:00:00 GMT", "9" * 400 + "x"],
+)
+def test_a_garbage_retry_after_falls_back_to_the_exponential_backoff(garbage: str) -> None:
+    assert retry_after_seconds(garbage) is None
+    assert backoff_delay(3, base=2.0, ceiling=60.0, retry_after=garbage) == 8.0
+
+
+def test_a_huge_retry_after_is_capped() -> None:
+    assert backoff_delay(1, base=2.0, ceiling=60.0, retry_after="9" * 400) == 60.0
 
 
 def test_proxy_middleware_is_off_without_a_proxy_and_sets_it_otherwise() -> None:

@@ -8,7 +8,6 @@ its ``CHANNELS.yaml``), and malformed or hostile inputs built here.
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -462,13 +461,16 @@ def test_deep_nesting_does_not_crash() -> None:
     assert [p.post_id for p in found.posts] == [7]
 
 
-def test_huge_page_parses_every_post_quickly() -> None:
+def huge_page() -> str:
+    """A preview page of 3,000 posts (bench/parsers.py times it)."""
     blocks = [message(text(f"Пост номер {n}<br/>" + "допомога " * 40) + footer(views=f"{n}"), post=f"test_kanal/{n}") for n in range(1, 3001)]
-    started = time.monotonic()
-    found = parse_preview(page(*blocks))
+    return page(*blocks)
+
+
+def test_huge_page_parses_every_post() -> None:
+    found = parse_preview(huge_page())
     assert len(found.posts) == 3000 and found.before == 1 and found.problems == ()
     assert found.posts[-1].views == 3000
-    assert time.monotonic() - started < 30
 
 
 def test_long_text_node_is_kept() -> None:
