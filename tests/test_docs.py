@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from crawler.app.cli import build_parser
 from crawler.core.config import _File
+from crawler.core.reasons import FETCH_FAILURES, PAGE_REASONS
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -65,3 +66,8 @@ def _commands() -> list[str]:
 @pytest.mark.parametrize("command", _commands())
 def test_every_command_is_in_the_commands_table(command: str) -> None:
     assert re.search(rf"^\| [^|]*`coprod {command}\b", README, re.MULTILINE), command
+
+
+@pytest.mark.parametrize("reason", sorted({**FETCH_FAILURES, **PAGE_REASONS}))
+def test_every_drop_reason_is_in_the_reasons_table(reason: str) -> None:
+    assert re.search(rf"^\| `{reason}` \| ", _section("## What happens to a page"), re.MULTILINE), reason

@@ -21,7 +21,7 @@ FETCH_FAILURES: dict[str, str] = {
     "timeout": "no complete answer within crawl.timeout",
     "connection_lost": "the connection closed before the answer was complete",
     "truncated": "the body ended before its Content-Length",
-    "too_large": "larger than crawl.max_page_bytes (or crawl.max_import_bytes for an imported document)",
+    "too_large": "larger than crawl.max_page_bytes, fetched or imported",
     "decompression_bomb": "its gzip, deflate or brotli body inflates past the size cap",
     "bad_encoding": "its Content-Encoding body cannot be decoded",
     "redirect_loop": "a redirect back to an address of its own chain (the page itself included)",
