@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 
-from crawler.app.cli import COMMANDS
-from tests.conftest import run_coprod
+import pytest
+
+from crawler.app.cli import COMMANDS, main
 
 
-def test_the_top_level_help_prints_every_command_as_written() -> None:
-    shown = run_coprod("--help")
-    assert shown.returncode == 0 and shown.stderr == ""
-    assert "report work saved at 95%" in shown.stdout and "recall." in shown.stdout
-    assert not re.search(r"[{}]|%\(|<built-in|object at 0x", shown.stdout), shown.stdout
-    listed = set(re.findall(r"^    (\w+) ", shown.stdout, re.MULTILINE))
+def test_the_top_level_help_prints_every_command_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    shown = capsys.readouterr()
+    assert exited.value.code == 0 and shown.err == ""
+    assert "report work saved at 95%" in shown.out and "recall." in shown.out
+    assert not re.search(r"[{}]|%\(|<built-in|object at 0x", shown.out), shown.out
+    listed = set(re.findall(r"^    (\w+) ", shown.out, re.MULTILINE))
     assert listed == set(COMMANDS)

@@ -76,8 +76,8 @@ def test_a_crawl_without_network_fails_and_says_why(tmp_path: Path) -> None:
     assert crawl.returncode == 1, crawl.stderr
     warnings = sorted(line for line in crawl.stdout.splitlines() if line.startswith("WARN"))
     assert warnings == [
-        "WARN site: nothing fetched, every request failed (dns_error: 1); is the network down or the sources gone?",
-        "WARN telegram: nothing fetched, every request failed (dns_error: 1); is the network down or the sources gone?",
+        "WARN site: nothing fetched, every request failed (dns_error: 1); is the network down, or the sources gone or broken?",
+        "WARN telegram: nothing fetched, every request failed (dns_error: 1); is the network down, or the sources gone or broken?",
     ]
     assert "Traceback" not in crawl.stderr and len(crawl.stderr.splitlines()) < 30, crawl.stderr
     engine = open_catalogue(url, create=False)

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crawler.app.cli import main
 from crawler.app.cli.show import version_text
 from crawler.core.config import Source
 from crawler.core.items import PageItem
@@ -22,7 +23,7 @@ from spiders._common import now
 from storage.capture import CaptureRef, WarcCapture
 from storage.db import open_catalogue, start_run, sync_sources, write_pages
 from storage.models import Page, PageVersion
-from tests.conftest import clean_env, run_coprod
+from tests.conftest import clean_env
 
 URL = "http://hub.test/zbir"
 HTML = (
@@ -97,7 +98,9 @@ def test_a_damaged_capture_falls_back_to_the_stored_text(page: tuple[str, Path, 
 
 
 @pytest.mark.parametrize("how", ["cut", "noise", "missing"])
-def test_show_says_the_capture_is_damaged_and_prints_the_stored_text(page: tuple[str, Path, PageVersion], tmp_path: Path, how: str) -> None:
+def test_show_says_the_capture_is_damaged_and_prints_the_stored_text(
+    page: tuple[str, Path, PageVersion], tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     db, warc, version = page
     folder = tmp_path / "captures"
     folder.mkdir()
@@ -106,13 +109,13 @@ def test_show_says_the_capture_is_damaged_and_prints_the_stored_text(page: tuple
         (folder / warc.name).write_bytes(data[: len(data) // 2])
     elif how == "noise":
         (folder / warc.name).write_bytes(random.Random(3).randbytes(len(data)))
-    shown = run_coprod("show", URL, "--db", db, "--captures", str(folder))
-    assert shown.returncode == 0, shown.stderr
-    assert "Traceback" not in shown.stderr and shown.stderr == ""
+    assert main(["show", URL, "--db", db, "--captures", str(folder)]) == 0
+    shown = capsys.readouterr()
+    assert shown.err == ""
     said = "the capture cannot be read: No such file or directory" if how == "missing" else "the capture is damaged"
-    assert f"text (stored; {said}" in shown.stdout, shown.stdout[:500]
-    assert version.text in shown.stdout
-    assert not [c for c in shown.stdout if ord(c) < 32 and c not in "\n\t"], "bytes of the file on the terminal"
+    assert f"text (stored; {said}" in shown.out, shown.out[:500]
+    assert version.text in shown.out
+    assert not [c for c in shown.out if ord(c) < 32 and c not in "\n\t"], "bytes of the file on the terminal"
 
 
 def test_show_piped_into_head_ends_quietly(page: tuple[str, Path, PageVersion]) -> None:

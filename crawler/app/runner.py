@@ -117,7 +117,7 @@ class CrawlOutcome:
             )
             if nothing_fetched(stats):
                 causes = ", ".join(f"{why}: {n}" for why, n in failed.items())
-                warnings.append(f"WARN {spider}: nothing fetched, every request failed ({causes}); is the network down or the sources gone?")
+                warnings.append(f"WARN {spider}: nothing fetched, every request failed ({causes}); is the network down, or the sources gone or broken?")
         lines += [f"WARN {spider}: did not start" for spider, why in self.reasons.items() if why == "not_started"]
         return "\n".join(lines + warnings) or "nothing to crawl"
 
