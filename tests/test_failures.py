@@ -173,8 +173,9 @@ def test_a_crawl_whose_disk_fills_stops_at_the_first_failed_commit_then_resumes(
     errors = [line for line in full.stderr.splitlines() if line.startswith("coprod: error:")]
     assert len(errors) == 1 and "cannot write the catalogue" in errors[0] and "(100 pages not stored)" in errors[0], full.stderr
     assert "Traceback" not in full.stderr
-    # It stopped at the first batch (100 pages; a few more were on their way), not at the end of the site.
-    assert stored_when_full == 0 and fetched_when_full < 150, (stored_when_full, fetched_when_full)
+    # It stopped at the first batch (100 pages, and the few on their way: about 110), far from
+    # the site's end (the bound leaves room for a scraper that lags behind its downloads).
+    assert stored_when_full == 0 and fetched_when_full < 200, (stored_when_full, fetched_when_full)
     assert runs_when_full == [("running", None)]  # its end could not be written; the next crawl marks it
     # Once the disk has room, the next crawl resumes and stores every page.
     assert resumed.returncode == 0, resumed.stderr
