@@ -64,9 +64,9 @@ NETWORK_SOURCES = """\
 
 
 def hostile_study(sources: str) -> str:
-    """The fixture study, with retries (for the 429s), a short timeout and a 1 MB page cap."""
+    """The fixture study, with retries (for the 429s), a 5 s timeout and a 1 MB page cap."""
     head = STUDY_HEAD.replace("retry: {times: 0, backoff_base: 0.5, backoff_max: 1.0}", "retry: {times: 1, backoff_base: 0.5, backoff_max: 1.0}")
-    head = head.replace("timeout: 10", f"timeout: 2\n  max_page_bytes: {MAX_PAGE_BYTES}\n  telegram_preview_url: http://tg.test")
+    head = head.replace("timeout: 10", f"timeout: 5\n  max_page_bytes: {MAX_PAGE_BYTES}\n  telegram_preview_url: http://tg.test")
     return head + "sources:\n" + sources
 
 
