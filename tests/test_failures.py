@@ -147,6 +147,7 @@ def test_a_crawl_into_a_read_only_catalogue_fetches_nothing_and_says_why(tmp_pat
     assert crawl.returncode == 1, crawl.stderr
     errors = [line for line in crawl.stderr.splitlines() if line.startswith("coprod: error:")]
     assert len(errors) == 1 and "catalogue.sqlite" in errors[0] and said in errors[0], crawl.stderr
+    assert not [line for line in crawl.stderr.splitlines() if line.startswith(("ERROR", "CRITICAL"))], crawl.stderr
     assert "Traceback" not in crawl.stderr
     assert not [u for u in hits if "/p/" in u], "pages were fetched for a catalogue that cannot store them"
 
@@ -172,6 +173,7 @@ def test_a_crawl_whose_disk_fills_stops_at_the_first_failed_commit_then_resumes(
     assert full.returncode == 1 and full.returncode != -signal.SIGBUS, full.stderr
     errors = [line for line in full.stderr.splitlines() if line.startswith("coprod: error:")]
     assert len(errors) == 1 and "cannot write the catalogue" in errors[0] and "(100 pages not stored)" in errors[0], full.stderr
+    assert not [line for line in full.stderr.splitlines() if line.startswith(("ERROR", "CRITICAL"))], full.stderr
     assert "Traceback" not in full.stderr
     # It stopped at the first batch (100 pages, and the few on their way: about 110), far from
     # the site's end (the bound leaves room for a scraper that lags behind its downloads).
