@@ -14,7 +14,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from storage.capture import CAPTURE_META, DEFAULT_MAX_BYTES, NOT_MODIFIED_FLAG, WarcCapture, capture_dir, recover_captures
+from storage.capture import CAPTURE_META, DEFAULT_COMPRESSION_LEVEL, DEFAULT_MAX_BYTES, NOT_MODIFIED_FLAG, WarcCapture, capture_dir, recover_captures
 
 __all__ = ["CaptureMiddleware", "exchange_of"]
 
@@ -46,10 +46,11 @@ class CaptureMiddleware:
     compressed when it was); responses rebuilt from a capture are not written again.
     """
 
-    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int):
+    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int, level: int = DEFAULT_COMPRESSION_LEVEL):
         self.crawler = crawler
         self.folder = folder
         self.max_bytes = max_bytes
+        self.level = level
         self.capture: WarcCapture | None = None
 
     @classmethod
@@ -58,7 +59,10 @@ class CaptureMiddleware:
         if not settings.getbool("COPROD_CAPTURE_ENABLED", True):
             raise NotConfigured("capture is off (COPROD_CAPTURE_ENABLED)")
         folder = capture_dir(settings.get("COPROD_DATABASE_URL"), settings.get("COPROD_CAPTURE_DIR"))
-        middleware = cls(crawler, folder, settings.getint("COPROD_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES))
+        level = settings.getint("COPROD_CAPTURE_COMPRESSION_LEVEL", DEFAULT_COMPRESSION_LEVEL)
+        if not 1 <= level <= 9:
+            raise ValueError(f"COPROD_CAPTURE_COMPRESSION_LEVEL: expected a gzip level from 1 to 9, got {level}")
+        middleware = cls(crawler, folder, settings.getint("COPROD_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES), level)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
@@ -71,7 +75,7 @@ class CaptureMiddleware:
         run = self.crawler.stats.get_value("coprod/run_id")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         prefix = f"{re.sub(r'[^a-z0-9_]+', '-', spider.name.lower())}-run{run or 0}-{stamp}"
-        self.capture = WarcCapture(self.folder, prefix, self.max_bytes).open()
+        self.capture = WarcCapture(self.folder, prefix, self.max_bytes, self.level).open()
 
     def spider_closed(self, spider: Spider) -> None:
         if self.capture is not None:

@@ -50,6 +50,7 @@ def crawl_settings(
     proxy: str | None,
     verbosity: int = 0,
     extra_sources: list[Source] = (),
+    workers: str | None = None,
 ) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -59,6 +60,8 @@ def crawl_settings(
     settings.set("COPROD_EXTRA_SOURCES", [s.model_dump(mode="json") for s in extra_sources], priority="cmdline")
     if proxy:
         settings.set("COPROD_PROXY", proxy, priority="cmdline")
+    if workers is not None:  # the flag or $COPROD_WORKERS; else the study file's crawl.workers
+        settings.set("COPROD_WORKERS", workers, priority="cmdline")
     settings.set("COPROD_PROGRESS_INTERVAL", 5.0, priority="cmdline")
     settings.set("LOG_LEVEL", LOG_LEVELS.get(verbosity, "DEBUG"), priority="cmdline")
     return settings
@@ -71,9 +74,10 @@ def run_crawl(
     proxy: str | None,
     verbosity: int = 0,
     extra_sources: list[Source] = (),
+    workers: str | None = None,
 ) -> CrawlOutcome:
     """Crawl the sources with every spider that has work for them, side by side in one process."""
-    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources)
+    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources, workers)
     process = CrawlerProcess(settings)
     ended: dict[str, tuple[int | None, str, dict[str, Any]]] = {}
     for spider in SPIDERS:
