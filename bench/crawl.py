@@ -62,6 +62,7 @@ TOOLS = ("coprod", "peer1", "peer1-pool", "peer2")
 BIN = Path(sys.executable).parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WINDOW = 1000  # pages in the first and last window of the flatness figure
+HOST = "vesti.bench.localhost"  # the site's name, in the crawlers' own /etc/hosts
 
 
 # --- nginx ---------------------------------------------------------------------------------------
@@ -278,9 +279,6 @@ def _fetches(log: Path, offset: int) -> tuple[list[tuple[float, str]], int]:
     return sorted((t, p) for p, t in firsts.items()), requests
 
 
-HOST = "vesti.bench.localhost"
-
-
 def with_host(command: list[str], work: Path) -> list[str]:
     """The command in a mount namespace whose /etc/hosts also names the site's host: the
     crawlers reach it by name, as on the web (trafilatura's link filter, courlan, drops links
@@ -470,6 +468,8 @@ def main() -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the runs and ratios as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (site, logs, catalogues)")
     args = parser.parse_args()
+    # A SIGTERM unwinds like Ctrl-C: nginx is stopped and the temporary folder removed.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
     work = Path(tempfile.mkdtemp(prefix="coprod-bench-"))
     try:
