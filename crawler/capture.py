@@ -15,7 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from pipelines.store import stop_crawl
-from storage.capture import CAPTURE_META, DEFAULT_MAX_BYTES, NOT_MODIFIED_FLAG, WarcCapture, capture_dir, recover_captures
+from storage.capture import CAPTURE_META, DEFAULT_COMPRESSION_LEVEL, DEFAULT_MAX_BYTES, NOT_MODIFIED_FLAG, WarcCapture, capture_dir, recover_captures
 
 __all__ = ["CaptureMiddleware", "exchange_of"]
 
@@ -47,10 +47,11 @@ class CaptureMiddleware:
     compressed when it was); responses rebuilt from a capture are not written again.
     """
 
-    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int):
+    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int, level: int = DEFAULT_COMPRESSION_LEVEL):
         self.crawler = crawler
         self.folder = folder
         self.max_bytes = max_bytes
+        self.level = level
         self.capture: WarcCapture | None = None
 
     @classmethod
@@ -59,7 +60,10 @@ class CaptureMiddleware:
         if not settings.getbool("COPROD_CAPTURE_ENABLED", True):
             raise NotConfigured("capture is off (COPROD_CAPTURE_ENABLED)")
         folder = capture_dir(settings.get("COPROD_DATABASE_URL"), settings.get("COPROD_CAPTURE_DIR"))
-        middleware = cls(crawler, folder, settings.getint("COPROD_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES))
+        level = settings.getint("COPROD_CAPTURE_COMPRESSION_LEVEL", DEFAULT_COMPRESSION_LEVEL)
+        if not 1 <= level <= 9:
+            raise ValueError(f"COPROD_CAPTURE_COMPRESSION_LEVEL: expected a gzip level from 1 to 9, got {level}")
+        middleware = cls(crawler, folder, settings.getint("COPROD_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES), level)
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
@@ -75,7 +79,7 @@ class CaptureMiddleware:
             for _, cut in recover_captures(self.folder):
                 self.crawler.stats.inc_value("coprod/capture/recovered")
                 self.crawler.stats.inc_value("coprod/capture/recovered_bytes_cut", cut)
-            self.capture = WarcCapture(self.folder, prefix, self.max_bytes).open()
+            self.capture = WarcCapture(self.folder, prefix, self.max_bytes, self.level).open()
         except OSError as error:
             self._failed(error)
 

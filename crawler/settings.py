@@ -51,3 +51,6 @@ COPROD_PROGRESS_INTERVAL = 0
 COPROD_CAPTURE_ENABLED = True
 COPROD_CAPTURE_MAX_BYTES = 100_000_000  # a new WARC file once one reaches this size
 COPROD_CONDITIONAL_REQUESTS = True
+COPROD_CAPTURE_COMPRESSION_LEVEL = 6  # gzip level of the WARC records, 1-9 (warcio's own 9 is hardly smaller, 40% slower)
+# A chain worker process is replaced after this many pages (0: never), which bounds its caches.
+COPROD_WORKER_MAX_PAGES = 2000

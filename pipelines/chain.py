@@ -11,10 +11,11 @@ instead of storing them; `coprod rescore` runs its relevance stage on the stored
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.core.config import Source
 from crawler.core.items import PageItem
@@ -24,11 +25,15 @@ from pipelines.extract import Extracted, content_hash, extract, is_html
 from pipelines.language import LanguageResult, detect_language
 from pipelines.relevance.engine import Assessment, Engine, build_engine
 from pipelines.relevance.identifiers import mask_cards
+from pipelines.workers import WorkerPool, default_workers
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-__all__ = ["Chain", "ChainPipeline", "assessed", "discovered", "extracted", "language_of", "masked"]
+__all__ = ["CHAIN_FIELDS", "Chain", "ChainPipeline", "ChainWorkerError", "assessed", "discovered", "extracted", "language_of", "masked", "worker_count"]
+
+# What the chain writes onto a page: what a worker process sends back.
+CHAIN_FIELDS = ("text", "title", "published", "author", "sitename", "links", "content_hash", "language", "language_detail", "relevance", "discovered")
 
 
 class SourceFacts(Protocol):
@@ -156,15 +161,115 @@ class Chain:
         return verdict
 
 
+class ChainWorkerError(RuntimeError):
+    """The chain failed on a page in a worker process (the worker's traceback attached)."""
+
+
+def worker_count(value: object) -> int:
+    """`COPROD_WORKERS` as a number of processes: unset means the machine's cores, 0 none."""
+    if value in (None, ""):
+        return default_workers()
+    try:
+        count = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"COPROD_WORKERS: expected a number of worker processes, got {value!r}") from None
+    if count < 0:
+        raise ValueError(f"COPROD_WORKERS: expected 0 or more worker processes, got {count}")
+    return count
+
+
+def _chain_in_worker(chain: Chain) -> Callable[[PageItem], dict[str, Any]]:
+    def run(item: PageItem) -> dict[str, Any]:
+        chain.run(item)
+        return {name: getattr(item, name) for name in CHAIN_FIELDS}
+
+    return run
+
+
+class _Readable:
+    """A worker's socket as a Twisted read descriptor (the reactor calls `doRead`)."""
+
+    def __init__(self, fd: int, callback: Callable[[], None]):
+        self.fd = fd
+        self.callback = callback
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def doRead(self) -> None:  # noqa: N802 - Twisted's interface
+        self.callback()
+
+    def connectionLost(self, reason: object) -> None:  # noqa: N802
+        pass
+
+    def logPrefix(self) -> str:  # noqa: N802
+        return "coprod-chain-worker"
+
+
+class _SharedPool:
+    """The chain and its worker pool, shared by every crawler of the process that runs the same
+    study (`coprod crawl` runs the site, feeds and Telegram spiders side by side): one engine
+    loaded, one set of workers."""
+
+    opened: dict[str, _SharedPool] = {}
+
+    def __init__(self, key: str, chain: Chain, pool: WorkerPool | None):
+        self.key = key
+        self.chain = chain
+        self.pool = pool
+        self.users = 0
+
+    @classmethod
+    def acquire(cls, key: str, build: Callable[[], Chain], workers: int, max_pages: int, count: Callable[[str], None]) -> _SharedPool:
+        shared = cls.opened.get(key)
+        if shared is None:
+            chain = build()
+            pool = None
+            if workers:
+                from twisted.internet import reactor
+
+                readers: dict[int, _Readable] = {}
+
+                def watch(fd: int, callback: Callable[[], None]) -> None:
+                    readers[fd] = _Readable(fd, callback)
+                    reactor.addReader(readers[fd])  # type: ignore[attr-defined]
+
+                def unwatch(fd: int) -> None:
+                    reader = readers.pop(fd, None)
+                    if reader is not None:
+                        reactor.removeReader(reader)  # type: ignore[attr-defined]
+
+                # Forked now, with the engine loaded: its tables are shared copy-on-write.
+                pool = WorkerPool(_chain_in_worker(chain), workers, max_pages, watch, unwatch, count).start()
+            shared = cls.opened[key] = cls(key, chain, pool)
+        shared.users += 1
+        return shared
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            del self.opened[self.key]
+            if self.pool is not None:
+                self.pool.close()
+
+
 class ChainPipeline:
     """The stage chain as a Scrapy item pipeline: every page a spider yields runs through
-    it; the store pipeline records what it kept and, with their reasons, what it dropped."""
+    it; the store pipeline records what it kept and, with their reasons, what it dropped.
 
-    def __init__(self, sources: list[Source], min_chars: int, engine_args: tuple | None):
+    With `COPROD_WORKERS` > 0 (default: the machine's cores) the chain runs in that many worker
+    processes (`pipelines.workers`) while the reactor goes on fetching, following and storing;
+    with 0 it runs here. Either way a page comes out the same."""
+
+    def __init__(self, crawler: Crawler | None, sources: list[Source], min_chars: int, engine_args: tuple | None, workers: int = 0, max_pages: int = 0):
+        self.crawler = crawler
         self.sources = sources
         self.min_chars = min_chars
         self.engine_args = engine_args  # build_engine's arguments; None: no lexicon or region
+        self.workers = workers
+        self.max_pages = max_pages
         self.chain: Chain | None = None
+        self.shared: _SharedPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ChainPipeline:
@@ -180,13 +285,45 @@ class ChainPipeline:
                 settings.getfloat("COPROD_FLAG_THRESHOLD"),
             )
         sources = [Source.model_validate(s) for s in settings.getlist("COPROD_SOURCES")]
-        return cls(sources, settings.getint("COPROD_MIN_TEXT_CHARS", 1), engine_args)
+        workers = worker_count(settings.get("COPROD_WORKERS"))
+        return cls(crawler, sources, settings.getint("COPROD_MIN_TEXT_CHARS", 1), engine_args, workers, settings.getint("COPROD_WORKER_MAX_PAGES", 0))
 
     def open_spider(self) -> None:
         # Loading the gazetteer and the dictionaries takes a moment: once per crawl, not per page.
-        engine = build_engine(*self.engine_args) if self.engine_args else None
-        self.chain = Chain.for_sources(engine, self.sources, self.min_chars)
+        key = json.dumps([[str(a) for a in self.engine_args] if self.engine_args else None, self.min_chars, [s.model_dump(mode="json") for s in self.sources]], sort_keys=True)
+        self.shared = _SharedPool.acquire(key, self._build, self.workers, self.max_pages, self._count)
+        self.chain = self.shared.chain
+        if self.crawler is not None:
+            self.crawler.stats.set_value("coprod/workers", self.shared.pool.size if self.shared.pool else 0)
 
-    def process_item(self, item: PageItem) -> PageItem:
-        assert self.chain is not None, "open_spider() builds the chain"
-        return self.chain.run(item)
+    def _build(self) -> Chain:
+        engine = build_engine(*self.engine_args) if self.engine_args else None
+        return Chain.for_sources(engine, self.sources, self.min_chars)
+
+    def close_spider(self) -> None:
+        if self.shared is not None:
+            self.shared.release()
+            self.shared = None
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        assert self.chain is not None and self.shared is not None, "open_spider() builds the chain"
+        pool = self.shared.pool
+        if pool is None or item.not_modified:
+            return self.chain.run(item)
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.defer import Deferred
+
+        answer: Deferred = Deferred()
+        pool.submit(item, answer.callback, self._count)
+        outcome = await maybe_deferred_to_future(answer)
+        if outcome[0] == "dropped":
+            raise PageDropped(outcome[1], outcome[2])
+        if outcome[0] == "error":
+            raise ChainWorkerError(outcome[1])
+        for name, value in outcome[1].items():
+            setattr(item, name, value)
+        return item
+
+    def _count(self, event: str) -> None:
+        if self.crawler is not None:
+            self.crawler.stats.inc_value(f"coprod/workers/{event}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from crawler.core.config import Source
@@ -45,17 +46,24 @@ def discover(
     own = tuple(own_domains)
     found: dict[str, Discovered] = {}
     for url, anchor in links:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            continue
-        host = parts.hostname.lower().removeprefix("www.")
-        if any(host == d or host.endswith("." + d) for d in own):
+        host = _host(url)
+        if host is None or any(host == d or host.endswith("." + d) for d in own):
             continue
         key, kind = _key(url, host)
         if key is None or key in found or key in known_keys:
             continue
         found[key] = Discovered(key, kind, url, _example(text, anchor))
     return list(found.values())
+
+
+@lru_cache(maxsize=1 << 16)
+def _host(url: str) -> str | None:
+    """The host of an http(s) link, without "www." (the links of a site's pages repeat: a
+    bounded cache)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.hostname.lower().removeprefix("www.")
 
 
 def _key(url: str, host: str) -> tuple[str | None, str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import AsyncIterator, Iterator
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,8 +62,9 @@ class SiteSpider(scrapy.Spider):
         self.page_cap = {s.name: s.pages or pages_per_source for s in self.sources}
         self.allowed_domains = sorted({d for s in self.sources for d in s.domains})
         self.scheduled: dict[str, set[str]] = {s.name: set() for s in self.sources}  # canonical URLs
-        # Links as pages write them whose page is scheduled already: met again (menus,
-        # footers, related stories), they cost a set lookup, not a canonicalisation.
+        # Links as pages write them whose page is scheduled already, or that lead off the
+        # source: met again (menus, footers, related stories), they cost a set lookup, not a
+        # canonicalisation.
         self.known_links: dict[str, set[str]] = {s.name: set() for s in self.sources}
 
     @classmethod
@@ -138,9 +140,13 @@ class SiteSpider(scrapy.Spider):
         known = self.known_links[source.name]
         requests, media = [], 0
         for url, _ in item.outlinks:
+            if url in known:  # most of a page's links, once a crawl is under way
+                continue
             if _extension(url) in SKIPPED_EXTENSIONS:
                 media += 1
-            elif url not in known and is_http_url(url) and _within(host_of(url), source.domains):
+            elif not is_http_url(url) or not _within(host_of(url), source.domains):
+                known.add(url)  # decided for good: never followed
+            else:
                 request = self._request(source, url, depth=depth + 1)
                 if request is not None:
                     requests.append(request)
@@ -185,5 +191,6 @@ def _within(host: str, domains: tuple[str, ...]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+@lru_cache(maxsize=1 << 16)
 def _extension(url: str) -> str:
     return posixpath.splitext(urlsplit(url).path)[1][1:].lower()

@@ -130,6 +130,7 @@ def crawl_settings(
     verbosity: int = 0,
     extra_sources: list[Source] = (),
     captures: Path | None = None,
+    workers: str | None = None,
 ) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -141,6 +142,8 @@ def crawl_settings(
         settings.set("COPROD_PROXY", proxy, priority="cmdline")
     if captures is not None:
         settings.set("COPROD_CAPTURE_DIR", str(captures), priority="cmdline")
+    if workers is not None:  # the flag or $COPROD_WORKERS; else the study file's crawl.workers
+        settings.set("COPROD_WORKERS", workers, priority="cmdline")
     settings.set("COPROD_PROGRESS_INTERVAL", 5.0, priority="cmdline")
     settings.set("LOG_LEVEL", "DEBUG" if verbosity >= 2 else "INFO", priority="cmdline")  # of the log file
     return settings
@@ -155,10 +158,11 @@ def run_crawl(
     extra_sources: list[Source] = (),
     captures: Path | None = None,
     state: Path | None = None,
+    workers: str | None = None,
 ) -> CrawlOutcome:
     """Crawl the sources with every spider that has work for them, side by side in one process;
     `captures` and `state` override the capture and state folders (the demo keeps its own)."""
-    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources, captures)
+    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources, captures, workers)
     log_file = crawl_log_path(state or state_dir(database_url))
     settings.set("LOG_FILE", str(log_file), priority="cmdline")
     process = CrawlerProcess(settings)  # its root handler writes the log file

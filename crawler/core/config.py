@@ -117,6 +117,7 @@ class CrawlPolicy(_Strict):
     retry: Retry = Retry()
     proxy: str | None = None
     telegram_preview_url: str = "https://t.me"  # where public channel previews are read (/s/<channel>)
+    workers: Annotated[int, Field(ge=0, le=256)] | None = None  # chain worker processes; None: the machine's cores
 
     @field_validator("user_agent")
     @classmethod

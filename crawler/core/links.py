@@ -8,7 +8,9 @@ from its HTML, so both give the same links.
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
+import re
+from functools import lru_cache
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 from w3lib.html import get_base_url
@@ -19,6 +21,9 @@ __all__ = ["alternates", "anchors", "base_url", "html_selector"]
 
 # Links that lead to no page: in-page jumps, scripts, mail and phone numbers.
 _NOT_PAGES = ("#", "javascript:", "mailto:", "tel:")
+# A link that names its scheme and host, or a path from the root: what it joins to depends on
+# the page's scheme and host only, not on its path.
+_FROM_ORIGIN = re.compile(r"/|[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def html_selector(html: str) -> Selector:
@@ -35,11 +40,25 @@ def anchors(selector: Selector, base: str) -> list[tuple[str, str]]:
     """Every link of the page (`<a href>`, `<area href>`) as (absolute URL, anchor text), in
     page order."""
     found = []
+    origin = _origin(base)
     for element in selector.root.iter("a", "area"):
         href = (element.get("href") or "").strip()
         if href and not href.startswith(_NOT_PAGES):
-            found.append((urljoin(base, href), " ".join(element.itertext()).strip()))
+            # Menus, footers and sidebars repeat on every page of a site: such links are joined
+            # once per site (a bounded cache), not once per page.
+            url = _joined(origin, href) if _FROM_ORIGIN.match(href) else urljoin(base, href)
+            found.append((url, " ".join(element.itertext()).strip()))
     return found
+
+
+def _origin(base: str) -> str:
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else base
+
+
+@lru_cache(maxsize=1 << 16)
+def _joined(origin: str, href: str) -> str:
+    return urljoin(origin, href)
 
 
 def alternates(selector: Selector, base: str, page_url: str) -> list[tuple[str, str]]:

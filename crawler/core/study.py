@@ -38,6 +38,7 @@ def study_settings(config: Config) -> dict[str, object]:
         "COPROD_BACKOFF_BASE": policy.retry.backoff_base,
         "COPROD_BACKOFF_MAX": policy.retry.backoff_max,
         "COPROD_PROXY": resolve_setting(None, "COPROD_PROXY", policy.proxy),
+        "COPROD_WORKERS": resolve_setting(None, "COPROD_WORKERS", None if policy.workers is None else str(policy.workers)),
         "COPROD_TELEGRAM_BASE_URL": policy.telegram_preview_url,
         "COPROD_DATABASE_URL": resolve_setting(None, "COPROD_DATABASE_URL", config.database),
         "COPROD_SOURCES": [s.model_dump(mode="json") for s in config.sources],

@@ -31,6 +31,7 @@ coprod crawl --source dniprorada --source gorod-dp
 coprod crawl --seeds studies/kharkiv.yaml --db postgresql://localhost/coprod
 COPROD_DATABASE_URL=sqlite:///data/test.sqlite coprod crawl -v
 coprod crawl --if-due                         # only the sources the schedule says are due
+coprod crawl --workers 0                      # the stage chain in the crawl's own process
 """
 
 
@@ -39,13 +40,33 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", action="append", metavar="NAME", help="crawl only this source (repeatable; default: all enabled)")
     parser.add_argument("--proxy", metavar="URL", help="send every request through this HTTP proxy (default: $COPROD_PROXY, else crawl.proxy)")
     parser.add_argument("--if-due", action="store_true", help="crawl only the sources that are due by seeds.yaml's schedule (checked after locking them)")
+    parser.add_argument(
+        "--workers", type=_workers, metavar="N",
+        help="worker processes running the stage chain (default: $COPROD_WORKERS, else crawl.workers, else the machine's cores; 0: in the crawl's process)",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.set_defaults(run=run)
+
+
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, got {value!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more processes, got {count}")
+    return count
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_of(args)
     database = database_url(args, config)
+    workers = resolve_setting(None if args.workers is None else str(args.workers), "COPROD_WORKERS", None)
+    if workers is not None:
+        try:
+            workers = str(_workers(workers))
+        except argparse.ArgumentTypeError as error:
+            raise BadInput(f"COPROD_WORKERS: {error}") from None
     extra = accepted(database)
     with ExitStack() as locks:
         sources = lock(select(config, extra, args.source), state_dir(database), locks)
@@ -62,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             proxy=resolve_setting(args.proxy, "COPROD_PROXY", config.crawl.proxy),
             verbosity=args.verbose,
             extra_sources=extra,
+            workers=workers,
         )
     print(outcome.describe(), flush=True)
     if outcome.log_file:
