@@ -38,6 +38,8 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:-?го)?\s+({_MONTH_WORDS})\.?,?
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_WORDS})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
 _MONTH_YEAR = re.compile(rf"(?<![\d\w])({_MONTH_WORDS})\s+(?:of\s+)?(\d{{4}})\b", re.IGNORECASE)
 _NUMERIC = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.])")
+# 11/03/2018: day first unless the first number cannot be a month's day order (13/...)
+_SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _PLAUSIBLE_YEARS = range(1990, 2100)
 _YEAR = re.compile(r"(?<![\d.,])(19[9]\d|20\d\d)(?![\d.,]\d)")
@@ -109,6 +111,9 @@ def _dates_in(text: str) -> list[tuple[int, dt.date, str]]:
         add(match, _safe_date(int(match[1]), int(match[2]), int(match[3])))
     for match in _NUMERIC.finditer(text):
         add(match, _safe_date(int(match[3]), int(match[2]), int(match[1])))
+    for match in _SLASH.finditer(text):
+        first, second = int(match[1]), int(match[2])
+        add(match, _safe_date(int(match[3]), first, second) if second > 12 else _safe_date(int(match[3]), second, first))
     for match in _MONTH_YEAR.finditer(text):
         add(match, _safe_date(int(match[2]), _MONTHS[match[1].lower()], 1))
     return found

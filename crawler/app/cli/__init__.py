@@ -22,6 +22,7 @@ COMMANDS = {
     "import": "ingest",
     "rescore": "rescore",
     "evaluate": "evaluate",
+    "calibrate": "calibrate",
     "sources": "sources",
     "serve": "serve",
     "users": "users",
