@@ -35,14 +35,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipelines.relevance.dates import DateFinding, find_dates, mentioned_years, parse_iso_date
+from pipelines.relevance.dates import DateFinding, dateline, mentioned_years, parse_iso_date
 from pipelines.relevance.era import EraCues, anniversary_year, load_era
 from pipelines.relevance.furniture import strip_furniture
 from pipelines.relevance.gazetteer import Gazetteer, PlaceMatch, load_gazetteer
 from pipelines.relevance.identifiers import find_identifiers
 from pipelines.relevance.lexicon import Lexicon, TermMatch, load_lexicon
 from pipelines.relevance.model import Weights, load_weights
-from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, fold, tokenize, voice_features
+from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, fold, is_personal_name, tokenize, voice_features
 from pipelines.relevance.pagetype import page_type
 
 __all__ = ["DIRECTIONS", "MODES", "SIGNALS", "Assessment", "Engine", "build_engine"]
@@ -88,6 +88,7 @@ SIGNALS: dict[str, str] = {
     "provider_state": "a service comes from a state body ('допомогу від міської ради')",
     "provider_non_citizen": "a service comes from a company, party, oligarch's foundation or agency",
     "state_source": "the source is a council's site",
+    "signed_by_state": "the text is signed by or quoted from an official at its end",
     "c2g_cue": "citizens feeding a state body's own service (petitions, budgets, official bots, state funds)",
     "non_citizen": "a company, bank, party, oligarch's foundation or international agency is named",
     "non_citizen_lead": "such an organisation in the title or lead",
@@ -129,6 +130,9 @@ SIGNALS: dict[str, str] = {
     "animals": "animal rescue",
     "mode_design": "co-design cues",
     "mode_monitoring": "co-monitoring cues",
+    "suggested_c2c": "the suggested direction is C2C",
+    "in_region": "the rules place the initiative in the region",
+    "rule_candidate": "the rules' verdict: C2C, in the region, not outside the window",
     "listing": "a listing, tag or home page",
     "short_text": "under 400 characters of text",
     "english": "the page is in English",
@@ -340,6 +344,11 @@ class Engine:
         signals["english"] = float(language == "en")
         signals["furniture_share"] = round(min(furniture.chars / max(len(head), 1), 1.0), 3)
 
+        # The rules' own verdict, as evidence among the others: the learned weights say how far
+        # to trust "C2C, in the region, not outside the window" against the rest.
+        signals["suggested_c2c"] = float(actors.direction == "C2C")
+        signals["in_region"] = float(places.in_region)
+        signals["rule_candidate"] = float(actors.direction == "C2C" and places.in_region and window_ok is not False)
         out_reason = _clearly_out(kind, why, window_ok, basis, found_date, actors, places)
         return _Reading(
             tokens=tokens,
@@ -367,13 +376,21 @@ class Engine:
         )
 
     def _places(self, full: str, tokens: Tokens, by_signal: dict[str, list[TermMatch]], lead_end: int, source_region: str | None) -> _Places:
-        region, codified_elsewhere = self.gazetteer.locate(full)
+        region, codified = self.gazetteer.locate(full)
+        # Places elsewhere in the country as the codifier names them: oblasts, raions,
+        # hromadas and cities, capitalised. Its thirty thousand villages share their names
+        # with common words ("Збори", "Мене") that a story about the region uses in passing.
+        codified_elsewhere = [
+            (code, start) for code, start in codified
+            if self.gazetteer.category(code) in _ELSEWHERE_CATEGORIES and full[start : start + 1].isupper()
+            and not _NOT_PLACES.match(full, start) and not is_personal_name(_WORD.match(full, start).group(0))
+        ]
         elsewhere = [(m.term, m.start) for m in by_signal["elsewhere"]]
         region = _unqualified(region, codified_elsewhere + elsewhere)
         moved = {m.sentence for m in by_signal["displacement"]}
         evacuating = {m.sentence for m in by_signal["service"] if m.group == "evacuation"} | {
             m.sentence for m in by_signal["action"] if m.term.startswith(("евакую", "вивез", "вивоз", "эвакуир", "вывез", "вывоз", "evacuat"))
-        }
+        } | {tokens.sentence_of(m.start()) for m in _TRANSPORT.finditer(full)}
         actor_ends = sorted(m.end for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
         actor_starts = sorted(m.start for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
 
@@ -412,7 +429,10 @@ class Engine:
         if not region and not residents and not other_activity and not origins:
             home = self._home(source_region)
         region_total = region_activity + region_home + len(residents)
-        in_region = bool(home) or (
+        # Volunteers of the region on an evacuation run elsewhere, nobody brought here: the
+        # initiative works in the other oblast (coding rules: out of region).
+        run_elsewhere = evac_from > 0 and arrivals == 0 and evac_from >= region_activity
+        in_region = not run_elsewhere and bool(home) or not run_elsewhere and (
             region_total > 0
             and not (region_activity == 0 and not residents and (other_activity > 0))
             and (region_lead or not other_lead or region_activity + len(residents) >= other_activity)
@@ -448,13 +468,13 @@ class Engine:
         parsed = parse_iso_date(published)
         if parsed is not None:
             found, basis = DateFinding(parsed, "metadata", published or ""), "metadata"
-        else:
-            dates = find_dates(body[:3000])
-            if dates:
-                found, basis = DateFinding(dates[0][0], "text", dates[0][1]), "text"
+        anniversary = anniversary_year(full)
+        if found is None and anniversary is None:
+            written = dateline(body[:3000])
+            if written:
+                found, basis = DateFinding(written[0], "text", written[1]), "text"
         cues = self.era.find(full)
         era_before = [cue for cue in cues if cue.before <= start.year]
-        anniversary = anniversary_year(full)
         window_ok: bool | None
         if found is not None:
             window_ok = start <= found.date <= end
@@ -551,6 +571,10 @@ def build_engine(
 # --- who acts ---------------------------------------------------------------------------
 
 _ACTOR_SIGNALS = frozenset({"c2c_actor", "government", "non_citizen"})
+_ELSEWHERE_CATEGORIES = frozenset("OKPHM")
+_NOT_PLACES = re.compile(r"(?:україн|украин|ukrain)", re.IGNORECASE)  # Українці, "Українська команда"
+_FOUNDATION = re.compile(r"фонд|foundation|fund")
+_BARE_FOUNDATION = frozenset({"фонд", "foundation", "fund"})
 
 
 def _longest_actors(matches: list[TermMatch]) -> list[TermMatch]:
@@ -559,6 +583,8 @@ def _longest_actors(matches: list[TermMatch]) -> list[TermMatch]:
     actors = [m for m in matches if m.signal in _ACTOR_SIGNALS]
     if len(actors) < 2:
         return matches
+    # A text that names "Фонд Ріната Ахметова" means it by "the Фонд" further on.
+    foundations = any(m.signal != "c2c_actor" and _FOUNDATION.search(m.term.lower()) for m in actors)
     hidden = {
         id(short)
         for short in actors
@@ -568,6 +594,8 @@ def _longest_actors(matches: list[TermMatch]) -> list[TermMatch]:
         and short.end <= long.end
         and long.end - long.start > short.end - short.start
     }
+    if foundations:
+        hidden |= {id(m) for m in actors if m.signal == "c2c_actor" and m.term.lower() in _BARE_FOUNDATION}
     return [m for m in matches if id(m) not in hidden] if hidden else matches
 
 
@@ -578,6 +606,17 @@ _MUNICIPAL_HQ = re.compile(
     re.IGNORECASE,
 )
 _PROVIDER_WORDS = frozenset({"від", "од", "от", "from", "by"})
+# "в рамках благодійного проєкту ПриватБанку", "ініціатива міської влади": whose project it is.
+_PROJECT_WORDS = re.compile(r"(?:проєкт|проект|ініціатив|инициатив|акці|акци|програм|марафон|project|initiative|programme|program)\w*$")
+_INTERNATIONAL_NAME = re.compile(r"\b(?:[A-Z][\w'’-]+\s+){1,4}(?:Mission|International|Relief|Corps|Without Borders)\b")
+_FUNDRAISING = re.compile(r"\b(?:збір|збору|збором|збирає|збирають|збира\w+|зібра\w+|марафон\w*|донат\w*|сбор\w*|собира\w+|собра\w+|fundrais\w*|raise[sd]?)\b", re.IGNORECASE)
+# A text signed by an official ("... — міський голова Геннадій Боровик", "написав мер") is the
+# official's voice throughout.
+_SIGNED = re.compile(
+    r"(?:[-–—]\s*|\b(?:написав|написала|зазначив|зазначила|наголосив|наголосила|заявив|заявила|написал|написала|отметил|заявил)\s+)"
+    r"(?:[\w'’]+\s+){0,2}?(?:міськ\w*\s+голов\w*|мер\w*|голов\w*\s+[\w'’]+\s+(?:ова|ода|мва|рва|адміністрац\w*|громад\w*|рад\w*)|начальни\w*|очільни\w*|городск\w*\s+голов\w*|мэр\w*|глав\w*\s+город\w*)\b[^.!?]{0,60}[.!?]?\s*$",
+    re.IGNORECASE,
+)
 # Citizens turning to a state body for its service: "мешканці звернулися до департаменту".
 _APPEAL_TO_STATE = re.compile(r"\b(?:звернул\w*|звертаються|подали|обратил\w*|обращаются|applied)\b[^.!?]{0,40}\b(?:до|в|у|to)\b", re.IGNORECASE)
 
@@ -614,9 +653,15 @@ def _actors(
         for match in by_signal[signal]:
             if signal == "c2c_actor" and match.group not in citizen_groups:
                 continue
-            before = full[max(0, match.start - 12) : match.start].lower().split()
-            if before and before[-1] in _PROVIDER_WORDS:
+            before = full[max(0, match.start - 24) : match.start].lower().split()
+            if before and (before[-1] in _PROVIDER_WORDS or _PROJECT_WORDS.match(before[-1])):
                 providers.setdefault(match.sentence, {"c2c_actor": "C2C", "government": "G2C", "non_citizen": "none"}[signal])
+    if language in ("uk", "ru"):
+        # International NGOs keep their English names in Ukrainian texts.
+        for match in _INTERNATIONAL_NAME.finditer(full):
+            sentence = tokens.sentence_of(match.start())
+            per_sentence[sentence].add("non_citizen")
+            first_actor.setdefault(sentence, (match.start(), "non_citizen"))
     for match in _MUNICIPAL_HQ.finditer(full):
         per_sentence[tokens.sentence_of(match.start())].add("state_initiative")
     for sentence, features in voice.items():
@@ -626,6 +671,7 @@ def _actors(
         if "government" in per_sentence[sentence] and per_sentence[sentence] & {"citizen", "residents"}:
             per_sentence[sentence].add("c2g")
 
+    signed = bool(_SIGNED.search(full[-240:]))
     others_act = any(s & {"government", "hostile", "non_citizen"} for s in per_sentence.values())
     state_in_text = any("government" in s for s in per_sentence.values())
     lead_sets = [per_sentence.get(i, set()) for i in range(lead)]
@@ -635,7 +681,7 @@ def _actors(
     non_citizen_lead = "non_citizen" in lead_first and not citizen_lead
     # A text whose lead speaks as a state body ("Нікопольська МВА: ...") is the state's voice:
     # its "we" and its calls are the state's.
-    voice_of = "G2C" if state_source or state_lead else "C2C"
+    voice_of = "G2C" if state_source or state_lead or signed else "C2C"
     cues: dict[str, float] = {"C2C": 0.0, "G2C": 0.0, "C2G": 0.0, "none": 0.0}
     evidence: dict[str, list[int]] = defaultdict(list)
 
@@ -654,6 +700,9 @@ def _actors(
         if "c2g" in signals:
             # Petitions, participatory budgets, official report bots, state-run funds.
             cue("C2G", sentence, 2 * weight)
+        elif first == "government" and _FUNDRAISING.search(tokens.sentence_text(sentence)):
+            # A fundraiser a state body runs ("Про збір оголосив міський голова").
+            cue("C2G", sentence, 2 * weight)
         if "state_initiative" in signals:
             cue("G2C", sentence, 2 * weight)
         if "ceremony" in signals and (state or in_lead or first in ("", "government")):
@@ -661,7 +710,7 @@ def _actors(
             # the volunteers are their guests, the story is the state's.
             cue("G2C", sentence, 2 * weight)
         if sentence in providers:
-            cue(providers[sentence], sentence, weight)
+            cue(providers[sentence], sentence, 1.5 * weight)
         if "c2c_call" in signals:
             cue("C2C", sentence, weight)
         elif not state and not company and (WE in signals or "first_person" in signals or CALL in signals):
@@ -737,6 +786,7 @@ def _actors(
         "provider_state": float("G2C" in providers.values()),
         "provider_non_citizen": float("none" in providers.values()),
         "state_source": float(state_source),
+        "signed_by_state": float(signed),
         "c2g_cue": float(any("c2g" in s for s in per_sentence.values())),
         "non_citizen": float(bool(by_signal["non_citizen"])),
         "non_citizen_lead": float(non_citizen_lead),
@@ -793,6 +843,7 @@ _ORGANISATIONS = re.compile(
 )
 # An evacuation's object is where the run went: "евакуація мирного населення Донеччини".
 _EVACUATION = re.compile(r"(?:евакуац|евакую|евакуюв|вивез|вивоз|эвакуац|эвакуир|вывез|вывоз|evacuat)\w*$")
+_TRANSPORT = re.compile(r"\b(?:вез\w+|вивез\w+|вивоз\w+|привез\w+|перевез\w+|доставил\w+|везут\w*|вывез\w+|вывоз\w+|привез\w+|перевез\w+|доставил\w+|brought|taken|transported|moved)\b", re.IGNORECASE)
 _DISPLACED = re.compile(r"(?:переселен|переміщен|перемещен|біженц|беженц|евакуйован|эвакуирован|idps?$|refugee|evacuee)\w*")
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 
@@ -812,11 +863,15 @@ def _role(
     "евакуація населення Донеччини"), "arrival" (where people were brought: "до Дніпра"),
     "home" (whose volunteers they are: "волонтери Дніпра", "дніпровські волонтери",
     "волонтери з Дніпра") or "activity" (where something happens)."""
-    words = [w.lower() for w in _WORD.findall(text[max(0, start - 60) : start])]
-    before = words[-4:]
-    # Skip "міста", "с.", a list's "та": "з міста Харкова", "з Харкова та Ізюма".
-    while before and (before[-1] in _SETTLEMENT_WORDS or before[-1] in _LIST_JOINERS):
+    written = _WORD.findall(text[max(0, start - 80) : start])
+    words = [w.lower() for w in written]
+    before = words[-6:]
+    capitals = [w[:1].isupper() for w in written[-6:]]
+    # Skip "міста", "с.", and the names before it in a list: "з міста Харкова", "з Харкова,
+    # Маріуполя та Ізюма" (each name of a list has the role of the first).
+    while before and (before[-1] in _SETTLEMENT_WORDS or before[-1] in _LIST_JOINERS or (capitals[-1] and len(before) > 1)):
         before.pop()
+        capitals.pop()
     previous = before[-1] if before else ""
     if previous in _FROM:
         if any(0 <= start - e <= 25 for e in actor_ends):
@@ -829,12 +884,16 @@ def _role(
     following = text[end : end + 40].lower().split()
     if any(0 <= s - end <= 2 for s in actor_starts) or (following and _ORGANISATIONS.match(following[0])):
         return "home"  # "дніпровські волонтери", "криворізький фонд"
-    if _EVACUATION.match(previous) or (len(before) > 1 and _EVACUATION.match(before[-2]) and before[-1] not in _TO):
-        return "evacuated_from"
+    # "евакуація мирного населення Донеччини": an evacuation word up to three words before.
+    for word in reversed(before[-3:]):
+        if word in _TO or word in _FROM:
+            break
+        if _EVACUATION.match(word):
+            return "evacuated_from"
     if _DISPLACED.match(previous):
         return "origin"  # "переселенці Донеччини"
-    if previous in _TO and (sentence in moved or sentence in evacuating):
-        return "arrival"
+    if (sentence in moved or sentence in evacuating) and any(word in _TO for word in before[-3:]):
+        return "arrival"  # "їх везуть у тихе село Волоське", "приїхали до Дніпра"
     return "activity"
 
 

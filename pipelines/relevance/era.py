@@ -115,7 +115,7 @@ _ORDINALS = {
 _ORDINAL_WORD = "|".join(sorted(map(re.escape, _ORDINALS), key=len, reverse=True))
 _ANNIVERSARY = re.compile(
     rf"(?:(?<!\d)(\d{{1,2}})\s*-?\s*(?:[а-яіїє]{{0,4}}\s*)?(?:річн\w*|річч\w*|літн\w*|летн\w*|лети\w*|рок\w*|років|лет|year\w*|th anniversar\w*|st anniversar\w*|nd anniversar\w*|rd anniversar\w*)"
-    rf"|\b({_ORDINAL_WORD})[\w'’]*\s*-?\s*(?:річн\w*|річч\w*|літт\w*|літн\w*|летн\w*|лети\w*|рок\w*|років|лет|year\w*|anniversar\w*))",
+    rf"|\b({_ORDINAL_WORD})[\w'’]*?\s*-?\s*(?:річн\w*|річч\w*|літт\w*|літн\w*|летн\w*|лети\w*|рок\w*|років|лет|year\w*|anniversar\w*))",
     re.IGNORECASE,
 )
 _CELEBRATES = re.compile(r"ювіле\w*|річниц\w*|годовщин\w*|anniversar\w*|виповнюється|исполняется|відзначи\w*|отмечает|святку\w*|празднует|celebrat\w*", re.IGNORECASE)

@@ -43,6 +43,7 @@ class Labelled:
     reading: Any  # engine._Reading
     relevant: bool
     group: str  # near-duplicate group, for cross-validation
+    weight: float = 1.0  # its weight in learning (a file of real pages can count more than an authored one)
 
 
 @dataclass
@@ -83,10 +84,13 @@ def fit(records: Sequence[Labelled], *, c: float, recall: float, folds: int = DE
     names = list(SIGNALS)
     rows = [r.reading.signals for r in records]
     labels = [r.relevant for r in records]
-    intercept, weights = fit_weights(rows, labels, names, c=c)
+    weights_of = [r.weight for r in records]
+    intercept, weights = fit_weights(rows, labels, names, c=c, sample_weight=weights_of)
     probabilities = [0.0] * len(records)
     for train, test in _folds(records, folds, SEED + 1):
-        inner_intercept, inner_weights = fit_weights([rows[i] for i in train], [labels[i] for i in train], names, c=c)
+        inner_intercept, inner_weights = fit_weights(
+            [rows[i] for i in train], [labels[i] for i in train], names, c=c, sample_weight=[weights_of[i] for i in train]
+        )
         inner = Weights(inner_intercept, inner_weights, 0.5)
         for i in test:
             probabilities[i] = inner.probability(rows[i])

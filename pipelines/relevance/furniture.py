@@ -53,7 +53,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("clock", r"(?:вологість|влажность|humidity):\s*(?:тиск|давление|pressure):\s*(?:вітер|ветер|wind):"),
         ("clock", r"weather-icon\s*[+\-−]?\d*\s*[˚°]\s*[CС]?|[+\-−]\d{1,2}\s*[˚°]\s*[CС]\b(?:,?\s*(?:ясно|хмарно|похмуро|дощ|сніг|облачно|пасмурно|дождь|снег|sunny|cloudy|clear|rain)\b)?"),
         # A war-losses counter: "Втрати російських окупантів 1 243 070 ОСОБОВИЙ СКЛАД 11 637 ТАНКИ ...".
-        ("war_counter", r"\b(?:втрати|потери|losses)\s+(?:російських\s+|российских\s+|russian\s+)?(?:окупантів|оккупантов|ворога|врага|противника|рф|invaders|occupiers)\b(?:[\s\d]+[А-ЯІЇЄҐA-Z][А-ЯІЇЄҐA-Z’' -]+)+"),
+        ("war_counter", r"\b(?:втрати|потери|losses)\s+(?:російських\s+|российских\s+|russian\s+)?(?:окупантів|оккупантов|ворога|врага|противника|рф|invaders|occupiers)\b(?:[\s\d]+(?-i:[А-ЯІЇЄҐA-Z]{2,}(?:[ -][А-ЯІЇЄҐA-Z]{2,})*))+"),
         # Share buttons and tracking remnants.
         ("share", r"(?:\b(?:facebook|twitter|google\+|linkedin|pinterest)(?:\b|(?<=\+))[\s|]*){2,}"),
         ("share", r"\b(?:поділитися|поделиться|share this|fbpx)\b"),

@@ -763,11 +763,18 @@ class Gazetteer:
             number: self._region[row[0]] for number, row in enumerate(self._places) if row[5]
         }
         self._memo: dict[str, tuple[_Entry, ...]] = {}
+        self._categories: dict[str, str] | None = None
         self._index = index  # what the disk cache holds
 
     def place(self, code: str) -> Place | None:
         """The place of the region with this KATOTTG code."""
         return self._region.get(code)
+
+    def category(self, code: str) -> str | None:
+        """The codifier category (O, K, P, H, M, T, X, C, B) of any place of the country."""
+        if self._categories is None:
+            self._categories = {row[0]: row[1] for row in self._places}
+        return self._categories.get(code)
 
     # finding --------------------------------------------------------------------------------
 

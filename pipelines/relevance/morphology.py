@@ -36,6 +36,7 @@ __all__ = [
     "WE",
     "Lemmatizer",
     "can_be_subject",
+    "is_personal_name",
     "Tokens",
     "fold",
     "sentence_spans",
@@ -174,6 +175,18 @@ def _subject(word: str, language: str) -> bool:
                 return True
             cased |= bool(grammemes & _CASES)
     return not cased
+
+
+def is_personal_name(word: str) -> bool:
+    """A first name, surname or patronymic for pymorphy3 ("Володимир" is also a city)."""
+    return _personal(word.lower())
+
+
+@cache
+def _personal(word: str) -> bool:
+    if not _CYRILLIC.search(word):
+        return False
+    return any(parse.tag.grammemes & {"Name", "Surn", "Patr"} for code in ("uk", "ru") for parse in _analyser(code).parse(word)[:2])
 
 
 _CASES = frozenset({"nomn", "gent", "datv", "accs", "ablt", "loct", "voct", "gen2", "acc2", "loc2"})
