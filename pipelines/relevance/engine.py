@@ -120,6 +120,7 @@ SIGNALS: dict[str, str] = {
     "era_before_window": "a name that was out of use before the window",
     "fullscale_cue": "the vocabulary of the full-scale war",
     "old_war_cue": "the vocabulary of 2014-2021 (ATO, 'war in Donbas')",
+    "old_war_only": "the vocabulary of 2014-2021 and none of the full-scale war",
     "years_before_window": "a year before the window is mentioned",
     "years_in_window": "a year of the window is mentioned",
     "ict_kinds": "kinds of ICT channels of the initiative (up to 4)",
@@ -451,7 +452,7 @@ class Engine:
             "no_place": float(not region and not residents and not other_activity and not origins and not home),
             "region_absent": float(not region and not residents and not home),
         }
-        return _Places(region or home, other_names, in_region, signals, region_total + len(home), other_activity)
+        return _Places(region or home, other_names, in_region, signals, region_total + len(home), other_activity, run_elsewhere)
 
     def _home(self, region: str | None) -> list[PlaceMatch]:
         if not region:
@@ -497,6 +498,7 @@ class Engine:
             "era_before_window": float(bool(era_before)),
             "fullscale_cue": float(bool(by_signal["fullscale"])),
             "old_war_cue": float(bool(by_signal["old_war"])),
+            "old_war_only": float(bool(by_signal["old_war"]) and not by_signal["fullscale"]),
             "years_before_window": float(any(1990 <= y < start.year for y in years)),
             "years_in_window": float(any(start.year <= y <= end.year for y in years)),
         }
@@ -536,6 +538,7 @@ class _Places:
     signals: dict[str, float]
     region_mentions: int
     other_activity: int
+    run_elsewhere: bool = False  # the region's volunteers on an evacuation run elsewhere
 
 
 @dataclass
@@ -642,7 +645,7 @@ def _actors(
             if signal == "c2c_actor":
                 name = "citizen" if match.group in citizen_groups else "residents"
             per_sentence[match.sentence].add(name)
-            if name in ("citizen", "residents", "government", "non_citizen") and can_be_subject(tokens.words[match.index], language):
+            if name in ("citizen", "residents", "government", "non_citizen") and _subject(tokens, match.index, language):
                 known = first_actor.get(match.sentence)
                 if known is None or match.start < known[0]:
                     first_actor[match.sentence] = (match.start, name)
@@ -710,7 +713,8 @@ def _actors(
             # the volunteers are their guests, the story is the state's.
             cue("G2C", sentence, 2 * weight)
         if sentence in providers:
-            cue(providers[sentence], sentence, 1.5 * weight)
+            # "отримали допомогу від Фонду ...": whom a service comes from says who runs it.
+            cue(providers[sentence], sentence, 3 * weight)
         if "c2c_call" in signals:
             cue("C2C", sentence, weight)
         elif not state and not company and (WE in signals or "first_person" in signals or CALL in signals):
@@ -754,7 +758,9 @@ def _actors(
     war_terms = len({m.term for m in by_signal["war_event"]})
     blocked = (
         (len(by_signal["commerce"]) >= 2 and not civic)
-        or (len(by_signal["other_topic"]) >= 2 and not (calls or any(m.group == "charity" for m in by_signal["c2c_actor"])))
+        # A festival, a match, a verdict: people act but serve nobody, unless citizens named
+        # in it offer a service (a volunteers' fair that teaches tactical medicine).
+        or (len(by_signal["other_topic"]) >= 2 and not (calls or any(m.group == "charity" for m in by_signal["c2c_actor"]) or (civic and bool(by_signal["service"]))))
         or (war_terms >= 2 and not citizens_named)
         or bool(by_signal["aggressor_side"])
     )
@@ -800,6 +806,19 @@ def _actors(
     }
     citizens_any = citizens_named or voiced > 0 or bool(by_signal["c2c_actor"])
     return _Actors(signals, direction, confidence, chosen, citizens_any, state_sentences > 0, bool(by_signal["non_citizen"]))
+
+
+# English has no case: an actor after these is not the subject ("birthplace of the president").
+_OBJECT_PREPOSITIONS = frozenset("of to for with from by about at in on into onto than".split())
+
+
+def _subject(tokens: Tokens, index: int, language: str) -> bool:
+    word = tokens.words[index]
+    if word.isascii():
+        return index == 0 or tokens.words[index - 1] not in _OBJECT_PREPOSITIONS and not (
+            index > 1 and tokens.words[index - 1] == "the" and tokens.words[index - 2] in _OBJECT_PREPOSITIONS
+        )
+    return can_be_subject(word, language)
 
 
 def _lead_sentences(tokens: Tokens, titled: bool) -> int:
@@ -926,6 +945,8 @@ def _clearly_out(kind: str, why: str | None, window_ok: bool | None, basis: str,
         return "no citizen acts in the text" + (" (a state announcement)" if actors.state else "")
     if places.region_mentions == 0 and places.other_activity > 0:
         return "a story of another region: " + ", ".join(dict.fromkeys(places.other_names[:3]))
+    if places.run_elsewhere:
+        return "the region's volunteers on a run elsewhere, nobody brought to the region: " + ", ".join(dict.fromkeys(places.other_names[:3]))
     return None
 
 
