@@ -401,7 +401,7 @@ class Engine:
             role = _role(full, place.start, place.end, tokens.sentence_of(place.start), moved, evacuating, actor_ends, actor_starts)
             if role == "home":
                 region_home += 1
-            elif role != "origin":
+            elif role not in ("origin", "negated"):
                 region_activity += 1
                 arrivals += role == "arrival"
             region_lead |= place.start < lead_end
@@ -418,6 +418,8 @@ class Engine:
             name = word.group(0) if word else name
             end = start + len(name)
             role = _role(full, start, end, tokens.sentence_of(start), moved, evacuating, actor_ends, actor_starts)
+            if role == "negated":
+                continue
             if role == "origin":
                 origins += 1
                 continue
@@ -850,6 +852,8 @@ def _mode(matches: list[TermMatch], direction: str, tokens: Tokens) -> tuple[str
 
 _FROM = frozenset({"з", "із", "зі", "из", "от", "від", "from", "out"})
 _TO = frozenset({"до", "в", "у", "во", "to", "into", "на"})
+_NEGATED = [["а", "не"], ["не", "про"], ["не", "у"], ["не", "в"], ["не", "на"], ["а", "не"], ["не", "о"], ["не", "об"],
+            ["not", "in"], ["not", "about"]]
 _LIST_JOINERS = frozenset({"та", "і", "й", "и", "and", "або", "или", "or"})
 _SETTLEMENT_WORDS = frozenset({"м", "місто", "міста", "місту", "с", "село", "села", "смт", "город", "города", "city", "town",
                                "village", "області", "области", "region", "oblast", "окупованих", "оккупированных", "occupied",
@@ -862,7 +866,10 @@ _ORGANISATIONS = re.compile(
 )
 # An evacuation's object is where the run went: "евакуація мирного населення Донеччини".
 _EVACUATION = re.compile(r"(?:евакуац|евакую|евакуюв|вивез|вивоз|эвакуац|эвакуир|вывез|вывоз|evacuat)\w*$")
-_TRANSPORT = re.compile(r"\b(?:вез\w+|вивез\w+|вивоз\w+|привез\w+|перевез\w+|доставил\w+|везут\w*|вывез\w+|вывоз\w+|привез\w+|перевез\w+|доставил\w+|brought|taken|transported|moved)\b", re.IGNORECASE)
+_TRANSPORT = re.compile(r"\b(?:вез\w+|воз\w+|вивез\w+|вивоз\w+|привез\w+|перевез\w+|доставил\w+|везут\w*|вывез\w+|вывоз\w+|привез\w+|перевез\w+|доставил\w+|brought|taken|transported|moved)\b", re.IGNORECASE)
+# Who came by themselves: "родини, які евакуювалися з Херсонщини", "приїхали з Харкова".
+_CAME = re.compile(r"(?:евакуювал\w*с[яь]|евакуюються|виїхал\w*|виїжджа\w*|приїхал\w*|приїжджа\w*|втекл\w*|тікал\w*|переїхал\w*|прибул\w*|прибува\w*|"
+                   r"эвакуировал\w*сь|уехал\w*|выехал\w*|приехал\w*|бежал\w*|переехал\w*|прибыл\w*|fled|came|arrived|moved|escaped)$")
 _DISPLACED = re.compile(r"(?:переселен|переміщен|перемещен|біженц|беженц|евакуйован|эвакуирован|idps?$|refugee|evacuee)\w*")
 _WORD = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*")
 
@@ -892,10 +899,15 @@ def _role(
         before.pop()
         capitals.pop()
     previous = before[-1] if before else ""
+    if before[-2:] in _NEGATED or before[-3:-1] == ["а", "не"]:
+        return "negated"  # "йдеться про Покровськ, а не про Покров"
     if previous in _FROM:
         if any(0 <= start - e <= 25 for e in actor_ends):
             return "home"
-        if sentence in evacuating and not _DISPLACED.match(before[-2] if len(before) > 1 else ""):
+        # People who fled or were evacuated "з Херсонщини" came from there; an evacuation
+        # run "з Лимана" went there.
+        mover = before[-2] if len(before) > 1 else ""
+        if sentence in evacuating and not _DISPLACED.match(mover) and not _CAME.match(mover):
             return "evacuated_from"
         return "origin"
     if any(0 <= start - e <= 3 for e in actor_ends) or _ORGANISATIONS.match(previous):
