@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from crawler.core.config import Source
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
+from pipelines.dedup import shingles, signature
 from pipelines.discover import Discovered, discover, source_key
 from pipelines.extract import Extracted, content_hash, extract, is_html
 from pipelines.language import LanguageResult, detect_language
@@ -171,6 +172,7 @@ class Chain:
         item.text, item.title, item.published = found.text, found.title, found.published
         item.author, item.sitename, item.links = found.author, found.sitename, list(found.links)
         item.content_hash = content_hash(found.text)
+        item.signature = signature(shingles(found.text))
         language = language_of(found.title, found.text, item.language)
         item.language = language.code
         item.language_detail = {"method": language.method, "confidence": language.confidence, "shares": language.shares}
