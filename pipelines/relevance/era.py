@@ -37,6 +37,7 @@ class _Rule:
     before: int
     why: str
     pattern: re.Pattern[str]
+    unless: re.Pattern[str] | None = None
 
 
 class EraCues:
@@ -48,6 +49,7 @@ class EraCues:
         found = [
             EraCue(rule.before, rule.why, match.group(0), match.start())
             for rule in self.rules
+            if rule.unless is None or not rule.unless.search(text)
             for match in rule.pattern.finditer(text)
         ]
         return sorted(found, key=lambda cue: cue.start)
@@ -64,7 +66,7 @@ def load_era(paths: Iterable[Path]) -> EraCues:
             field = f"era[{number}]"
             if not isinstance(entry, dict) or not isinstance(entry.get("before"), int):
                 raise ConfigError(str(path), None, field, "expected a mapping with 'before' (a year)")
-            unknown = set(entry) - {"before", "why", "names", "except_before", "phrases", "streets"}
+            unknown = set(entry) - {"before", "why", "names", "except_before", "phrases", "streets", "unless"}
             if unknown:
                 raise ConfigError(str(path), None, field, f"unknown keys {sorted(unknown)}")
             alternatives = []
@@ -77,9 +79,12 @@ def load_era(paths: Iterable[Path]) -> EraCues:
             streets = [r"\s+".join(map(re.escape, _fold(name).split())) for name in _strings(path, f"{field}.streets", entry.get("streets"))]
             if streets:
                 alternatives.append(rf"\b{_STREET_WORDS}\s*(?:{'|'.join(streets)}){_WORD_END}")
+            unless = [r"\b" + r"\s+".join(_stem_word(word) for word in _fold(phrase).split()) + _WORD_END
+                      for phrase in _strings(path, f"{field}.unless", entry.get("unless"))]
             if alternatives:
                 pattern = re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
-                rules.append(_Rule(entry["before"], str(entry.get("why") or f"a name out of use by {entry['before']}"), pattern))
+                cancel = re.compile("|".join(f"(?:{u})" for u in unless), re.IGNORECASE) if unless else None
+                rules.append(_Rule(entry["before"], str(entry.get("why") or f"a name out of use by {entry['before']}"), pattern, cancel))
     return EraCues(tuple(rules))
 
 

@@ -43,7 +43,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # "Читайте також" and a list of other stories' headlines.
         ("read_also", r"\b(?:читайте|читати|читать|read)\s+(?:також|также|ще|еще|more|also)\b\s*:?\s*\n(?:\s*[-•–*·][^\n]*(?:\n|$))+"),
         # An aggregator's attribution: "Джерело: ...", "Читати повністю на сайті ... →".
-        ("attribution", r"\b(?:джерело|источник|source)\s*:\s*[^\n]{0,120}|\b(?:читати повністю|читать полностью|read the full story|read more)\b[^\n]{0,120}(?:→|»|$)"),
+        ("attribution", r"\b(?:джерело|источник|source)\s*:\s*(?:(?:https?://)?[\w.-]+\.[a-z]{2,}\S*|[^\n.!?]{0,80}(?=\n|\Z))|\b(?:читати повністю|читать полностью|read the full story)\b[^\n]{0,120}?(?:→|»)"),
         # "ЧИТАЙТЕ ТАКЖЕ НОВОСТИ ДНЕПРА: <a teaser's headline>."
         ("read_also", r"\b(?:читайте|читати|читать)\s+(?:також|также|ще|еще|більше|далі)\b[^:\n]{0,60}:\s*[^.!?\n]{0,160}[.!?]?"),
         # The outlet's own donation appeal.

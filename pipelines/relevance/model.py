@@ -25,7 +25,7 @@ from crawler.core.errors import ConfigError
 __all__ = ["FORMAT_VERSION", "Weights", "choose_threshold", "dump_weights", "fit_weights", "load_weights"]
 
 FORMAT_VERSION = 1
-DEFAULT_C = 0.2
+DEFAULT_C = 0.1
 MIN_THRESHOLD, MAX_THRESHOLD = 0.02, 0.5
 
 
