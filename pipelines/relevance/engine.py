@@ -401,7 +401,7 @@ class Engine:
             role = _role(full, place.start, place.end, tokens.sentence_of(place.start), moved, evacuating, actor_ends, actor_starts)
             if role == "home":
                 region_home += 1
-            elif role not in ("origin", "negated"):
+            elif role not in ("origin", "negated", "name", "onward"):
                 region_activity += 1
                 arrivals += role == "arrival"
             region_lead |= place.start < lead_end
@@ -418,7 +418,7 @@ class Engine:
             name = word.group(0) if word else name
             end = start + len(name)
             role = _role(full, start, end, tokens.sentence_of(start), moved, evacuating, actor_ends, actor_starts)
-            if role == "negated":
+            if role in ("negated", "name", "onward"):
                 continue
             if role == "origin":
                 origins += 1
@@ -454,7 +454,8 @@ class Engine:
             "no_place": float(not region and not residents and not other_activity and not origins and not home),
             "region_absent": float(not region and not residents and not home),
         }
-        return _Places(region or home, other_names, in_region, signals, region_total + len(home), other_activity, run_elsewhere)
+        home_only = region_home > 0 and region_activity == 0 and not residents and other_activity > 0
+        return _Places(region or home, other_names, in_region, signals, region_total + len(home), other_activity, run_elsewhere, home_only)
 
     def _home(self, region: str | None) -> list[PlaceMatch]:
         if not region:
@@ -541,6 +542,7 @@ class _Places:
     region_mentions: int
     other_activity: int
     run_elsewhere: bool = False  # the region's volunteers on an evacuation run elsewhere
+    home_only: bool = False  # the region only as the volunteers' home, their activity elsewhere
 
 
 @dataclass
@@ -759,7 +761,7 @@ def _actors(
     service_talk = len({m.term for m in by_signal["service"]} | {m.term for m in by_signal["mode"]}) >= 2
     war_terms = len({m.term for m in by_signal["war_event"]})
     blocked = (
-        (len(by_signal["commerce"]) >= 2 and not civic)
+        (len(by_signal["commerce"]) >= 2 and not citizen_subject)
         # A festival, a match, a verdict: people act but serve nobody, unless citizens named
         # in it offer a service (a volunteers' fair that teaches tactical medicine).
         or (len(by_signal["other_topic"]) >= 2 and not (calls or any(m.group == "charity" for m in by_signal["c2c_actor"]) or (civic and bool(by_signal["service"]))))
@@ -852,8 +854,10 @@ def _mode(matches: list[TermMatch], direction: str, tokens: Tokens) -> tuple[str
 
 _FROM = frozenset({"з", "із", "зі", "из", "от", "від", "from", "out"})
 _TO = frozenset({"до", "в", "у", "во", "to", "into", "на"})
-_NEGATED = [["а", "не"], ["не", "про"], ["не", "у"], ["не", "в"], ["не", "на"], ["а", "не"], ["не", "о"], ["не", "об"],
-            ["not", "in"], ["not", "about"]]
+_CLAUSE = re.compile(r"[,.;:!?()—–]")
+_NEGATION = re.compile(r"(?:^|\s)(?:а не|але не|не про|не у|не в|не на|не о|не об|а не в|not in|not about|rather than)\s")
+_ONWARD = re.compile(r"\b(?:прямують|прямує|прямуватимуть|їдуть|їде|поїдуть|вирушають|вирушить|дістатися|дістаються|рушають|"
+                     r"направляются|направятся|едут|поедут|отправляются|добраться|head(?:s|ing)? (?:on|to)|move on|travel on)\b", re.IGNORECASE)
 _LIST_JOINERS = frozenset({"та", "і", "й", "и", "and", "або", "или", "or"})
 _SETTLEMENT_WORDS = frozenset({"м", "місто", "міста", "місту", "с", "село", "села", "смт", "город", "города", "city", "town",
                                "village", "області", "области", "region", "oblast", "окупованих", "оккупированных", "occupied",
@@ -899,8 +903,12 @@ def _role(
         before.pop()
         capitals.pop()
     previous = before[-1] if before else ""
-    if before[-2:] in _NEGATED or before[-3:-1] == ["а", "не"]:
-        return "negated"  # "йдеться про Покровськ, а не про Покров"
+    clause = _CLAUSE.split(text[max(0, start - 80) : start])[-1].lower()
+    if _NEGATION.search(clause):
+        return "negated"  # "йдеться про Покровськ, а не про Покров на Нікопольщині"
+    opened = text[max(0, start - 120) : start]
+    if opened.count("«") > opened.count("»") or opened.count("“") > opened.count("”"):
+        return "name"  # an organisation's or outlet's name: «Дніпровський вечір», «Кривбас-Допомога»
     if previous in _FROM:
         if any(0 <= start - e <= 25 for e in actor_ends):
             return "home"
@@ -913,7 +921,7 @@ def _role(
     if any(0 <= start - e <= 3 for e in actor_ends) or _ORGANISATIONS.match(previous):
         return "home"
     following = text[end : end + 40].lower().split()
-    if any(0 <= s - end <= 2 for s in actor_starts) or (following and _ORGANISATIONS.match(following[0])):
+    if any(0 <= s - end <= 2 and not text[end:s].strip() for s in actor_starts) or (following and _ORGANISATIONS.match(following[0])):
         return "home"  # "дніпровські волонтери", "криворізький фонд"
     # "евакуація мирного населення Донеччини": an evacuation word up to three words before.
     for word in reversed(before[-3:]):
@@ -923,8 +931,11 @@ def _role(
             return "evacuated_from"
     if _DISPLACED.match(previous):
         return "origin"  # "переселенці Донеччини"
-    if (sentence in moved or sentence in evacuating) and any(word in _TO for word in before[-3:]):
-        return "arrival"  # "їх везуть у тихе село Волоське", "приїхали до Дніпра"
+    if any(word in _TO for word in before[-3:]):
+        if _ONWARD.search(text[max(0, start - 120) : start]):
+            return "onward"  # "тих, хто прямує далі, зокрема до Дніпра": where people go on to
+        if sentence in evacuating or sentence in moved:
+            return "arrival"  # "їх везуть у тихе село Волоське", "приїхали до Дніпра"
     return "activity"
 
 
@@ -957,6 +968,8 @@ def _clearly_out(kind: str, why: str | None, window_ok: bool | None, basis: str,
         return "no citizen acts in the text" + (" (a state announcement)" if actors.state else "")
     if places.region_mentions == 0 and places.other_activity > 0:
         return "a story of another region: " + ", ".join(dict.fromkeys(places.other_names[:3]))
+    if places.home_only:
+        return "the region's volunteers working in another region: " + ", ".join(dict.fromkeys(places.other_names[:3]))
     if places.run_elsewhere:
         return "the region's volunteers on a run elsewhere, nobody brought to the region: " + ", ".join(dict.fromkeys(places.other_names[:3]))
     return None
