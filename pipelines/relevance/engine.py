@@ -613,6 +613,12 @@ _MUNICIPAL_HQ = re.compile(
     re.IGNORECASE,
 )
 _PROVIDER_WORDS = frozenset({"від", "од", "от", "from", "by"})
+_BACKGROUND = re.compile(
+    r"на балансі|балансоутримувач|у власності|належить|не фінансу|не фінансован|призупин|скасован|не працює|не діє|"
+    r"за даними|за статистикою|відсот|\d\s*%|отримали лише|на балансе|в собственности|принадлежит|не финансир|приостановл|"
+    r"по данным|процент|owned by|on the balance|not funded|suspended|according to",
+    re.IGNORECASE,
+)
 # "в рамках благодійного проєкту ПриватБанку", "ініціатива міської влади": whose project it is.
 _PROJECT_WORDS = re.compile(r"(?:проєкт|проект|ініціатив|инициатив|акці|акци|програм|марафон|project|initiative|programme|program)\w*$")
 _INTERNATIONAL_NAME = re.compile(r"\b(?:[A-Z][\w'’-]+\s+){1,4}(?:Mission|International|Relief|Corps|Without Borders)\b")
@@ -673,6 +679,18 @@ def _actors(
         per_sentence[tokens.sentence_of(match.start())].add("state_initiative")
     for sentence, features in voice.items():
         per_sentence[sentence].update(features)
+    # A state body named only as background (the basement's owner, a programme that is not
+    # funded, statistics on state aid) is not the one acting.
+    for sentence, signals in per_sentence.items():
+        if signals & {"government", "state_initiative"} and _BACKGROUND.search(tokens.sentence_text(sentence)):
+            signals.difference_update({"government", "state_initiative"})
+            if first_actor.get(sentence, (0, ""))[1] == "government":
+                del first_actor[sentence]
+    # Residents who did it themselves ("мешканці власноруч облаштували") are the initiative.
+    self_sentences = {m.sentence for m in by_signal["c2c_actor"] if m.group == "self"}
+    for sentence in self_sentences:
+        if first_actor.get(sentence, (0, ""))[1] == "residents":
+            first_actor[sentence] = (first_actor[sentence][0], "citizen")
     for match in _APPEAL_TO_STATE.finditer(full):
         sentence = tokens.sentence_of(match.start())
         if "government" in per_sentence[sentence] and per_sentence[sentence] & {"citizen", "residents"}:
@@ -964,8 +982,8 @@ def _clearly_out(kind: str, why: str | None, window_ok: bool | None, basis: str,
         if found is not None:
             return f"dated {found.date.isoformat()} ({basis}), outside the study window"
         return "era cues date it before the study window"
-    if not actors.citizens:
-        return "no citizen acts in the text" + (" (a state announcement)" if actors.state else "")
+    if not actors.citizens and (actors.state or actors.non_citizen):
+        return "no citizen acts in the text: " + ("a state announcement" if actors.state else "an organisation's own work")
     if places.region_mentions == 0 and places.other_activity > 0:
         return "a story of another region: " + ", ".join(dict.fromkeys(places.other_names[:3]))
     if places.home_only:

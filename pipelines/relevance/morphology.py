@@ -46,7 +46,9 @@ __all__ = [
 
 _FOLD = (("’", "'"), ("ʼ", "'"), ("`", "'"), ("´", "'"), ("‘", "'"), ("ё", "е"), ("Ё", "Е"), ("\u00ad", ""))
 _TOKEN = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”)]?\s+(?=[\"«„(]?[A-ZА-ЯІЇЄҐ0-9])|\n+")
+# Sentences, and the clauses a contrast joins ("Міська рада надала приміщення, а волонтери
+# облаштували пункт"): each names its own actor.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”)]?\s+(?=[\"«„(]?[A-ZА-ЯІЇЄҐ0-9])|\n+|,\s+(?=(?:а|але|проте|однак|зате|а от|но|однако|but|whereas)\s)")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 # Person features of verb forms.
