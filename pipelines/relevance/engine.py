@@ -391,7 +391,7 @@ class Engine:
         moved = {m.sentence for m in by_signal["displacement"]}
         evacuating = {m.sentence for m in by_signal["service"] if m.group == "evacuation"} | {
             m.sentence for m in by_signal["action"] if m.term.startswith(("евакую", "вивез", "вивоз", "эвакуир", "вывез", "вывоз", "evacuat"))
-        } | {tokens.sentence_of(m.start()) for m in _TRANSPORT.finditer(full)}
+        } | {tokens.sentence_of(start) for word, start in zip(tokens.words, tokens.starts) if word.startswith(_TRANSPORT_STEMS)}
         actor_ends = sorted(m.end for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
         actor_starts = sorted(m.start for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
 
@@ -606,6 +606,7 @@ def _longest_actors(matches: list[TermMatch]) -> list[TermMatch]:
     return [m for m in matches if id(m) not in hidden] if hidden else matches
 
 
+_HQ_WORDS = ("штаб", "Штаб", "хаб", "центр", "Центр", "пункт", "Пункт")
 # "гуманітарний штаб громади", "штаб при міській раді": an HQ of the hromada or the council
 # is the municipality's.
 _MUNICIPAL_HQ = re.compile(
@@ -675,8 +676,9 @@ def _actors(
             sentence = tokens.sentence_of(match.start())
             per_sentence[sentence].add("non_citizen")
             first_actor.setdefault(sentence, (match.start(), "non_citizen"))
-    for match in _MUNICIPAL_HQ.finditer(full):
-        per_sentence[tokens.sentence_of(match.start())].add("state_initiative")
+    if any(stem in full for stem in _HQ_WORDS):
+        for match in _MUNICIPAL_HQ.finditer(full):
+            per_sentence[tokens.sentence_of(match.start())].add("state_initiative")
     for sentence, features in voice.items():
         per_sentence[sentence].update(features)
     # A state body named only as background (the basement's owner, a programme that is not
@@ -691,10 +693,9 @@ def _actors(
     for sentence in self_sentences:
         if first_actor.get(sentence, (0, ""))[1] == "residents":
             first_actor[sentence] = (first_actor[sentence][0], "citizen")
-    for match in _APPEAL_TO_STATE.finditer(full):
-        sentence = tokens.sentence_of(match.start())
-        if "government" in per_sentence[sentence] and per_sentence[sentence] & {"citizen", "residents"}:
-            per_sentence[sentence].add("c2g")
+    for sentence, signals in list(per_sentence.items()):
+        if "government" in signals and signals & {"citizen", "residents"} and _APPEAL_TO_STATE.search(tokens.sentence_text(sentence)):
+            signals.add("c2g")
 
     signed = bool(_SIGNED.search(full[-240:]))
     others_act = any(s & {"government", "hostile", "non_citizen"} for s in per_sentence.values())
@@ -888,7 +889,9 @@ _ORGANISATIONS = re.compile(
 )
 # An evacuation's object is where the run went: "евакуація мирного населення Донеччини".
 _EVACUATION = re.compile(r"(?:евакуац|евакую|евакуюв|вивез|вивоз|эвакуац|эвакуир|вывез|вывоз|evacuat)\w*$")
-_TRANSPORT = re.compile(r"\b(?:вез\w+|воз\w+|вивез\w+|вивоз\w+|привез\w+|перевез\w+|доставил\w+|везут\w*|вывез\w+|вывоз\w+|привез\w+|перевез\w+|доставил\w+|brought|taken|transported|moved)\b", re.IGNORECASE)
+# Words of carrying people or goods somewhere ("везуть", "вивезли", "доставили").
+_TRANSPORT_STEMS = ("вез", "вивез", "вивоз", "привез", "перевез", "доставил", "возил", "возять", "возит", "вывез", "вывоз",
+                    "brought", "taken", "transported", "moved")
 # Who came by themselves: "родини, які евакуювалися з Херсонщини", "приїхали з Харкова".
 _CAME = re.compile(r"(?:евакуювал\w*с[яь]|евакуюються|виїхал\w*|виїжджа\w*|приїхал\w*|приїжджа\w*|втекл\w*|тікал\w*|переїхал\w*|прибул\w*|прибува\w*|"
                    r"эвакуировал\w*сь|уехал\w*|выехал\w*|приехал\w*|бежал\w*|переехал\w*|прибыл\w*|fled|came|arrived|moved|escaped)$")

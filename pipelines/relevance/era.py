@@ -38,6 +38,7 @@ class _Rule:
     why: str
     pattern: re.Pattern[str]
     unless: re.Pattern[str] | None = None
+    anchors: tuple[str, ...] = ()  # lower-cased words one of which a text must hold to be searched
 
 
 class EraCues:
@@ -46,10 +47,11 @@ class EraCues:
 
     def find(self, text: str) -> list[EraCue]:
         """Every era cue in the text, in text order."""
+        low = text.lower().replace("’", "'")
         found = [
             EraCue(rule.before, rule.why, match.group(0), match.start())
             for rule in self.rules
-            if rule.unless is None or not rule.unless.search(text)
+            if any(anchor in low for anchor in rule.anchors) and (rule.unless is None or not rule.unless.search(text))
             for match in rule.pattern.finditer(text)
         ]
         return sorted(found, key=lambda cue: cue.start)
@@ -70,6 +72,11 @@ def load_era(paths: Iterable[Path]) -> EraCues:
             if unknown:
                 raise ConfigError(str(path), None, field, f"unknown keys {sorted(unknown)}")
             alternatives = []
+            anchors = {
+                _fold(text).split()[0].rstrip("*")
+                for key in ("names", "phrases", "streets")
+                for text in _strings(path, f"{field}.{key}", entry.get(key))
+            }
             exceptions = [_fold(word) for word in _strings(path, f"{field}.except_before", entry.get("except_before"))]
             guard = rf"(?!\s+(?:{'|'.join(map(re.escape, exceptions))}))" if exceptions else ""
             for name in _strings(path, f"{field}.names", entry.get("names")):
@@ -84,7 +91,8 @@ def load_era(paths: Iterable[Path]) -> EraCues:
             if alternatives:
                 pattern = re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
                 cancel = re.compile("|".join(f"(?:{u})" for u in unless), re.IGNORECASE) if unless else None
-                rules.append(_Rule(entry["before"], str(entry.get("why") or f"a name out of use by {entry['before']}"), pattern, cancel))
+                why = str(entry.get("why") or f"a name out of use by {entry['before']}")
+                rules.append(_Rule(entry["before"], why, pattern, cancel, tuple(sorted(anchors))))
     return EraCues(tuple(rules))
 
 

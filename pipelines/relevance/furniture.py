@@ -33,43 +33,45 @@ _MONTHS = (
     r"jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|dec\w*)"
 )
 
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern, re.IGNORECASE))
-    for kind, pattern in (
+# Each pattern runs only where one of its anchors (a lower-cased substring, or a regex) is in
+# the text: most pages have little furniture, and the patterns are costly to try everywhere.
+_SECONDS = re.compile(r"\d:\d\d:\d\d")
+_HOURS = re.compile(r"\d:\d\d")
+_PATTERNS: tuple[tuple[str, tuple[str, ...] | re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (kind, anchors, re.compile(pattern, re.IGNORECASE))
+    for kind, anchors, pattern in (
         # "Підписуйтеся на наш Youtube-канал!", "Подписывайтесь на наш Телеграм-канал".
-        ("subscribe", rf"\b(?:підписуйтес[ья]|підпишіться|підписатися|подписывайтесь|подпишитесь|подписаться|subscribe|follow us)\b[^.!?\n]{{0,80}}?{_CHANNELS}[^.!?\n]{{0,60}}[.!?]?"),
+        ("subscribe", ("підпис", "подпис", "subscribe", "follow us"), rf"\b(?:підписуйтес[ья]|підпишіться|підписатися|подписывайтесь|подпишитесь|подписаться|subscribe|follow us)\b[^.!?\n]{{0,80}}?{_CHANNELS}[^.!?\n]{{0,60}}[.!?]?"),
         # "Читайте новини МОСТ-Дніпро у соціальній мережі Facebook", "Читайте нас у Telegram".
-        ("read_us", rf"\b(?:читайте|читай|слідкуйте|стежте|следите|дивіться|смотрите)\s+(?:нас|наші|наш|новини|новости|нас також|нас также|більше)\b[^.!?\n]{{0,60}}?{_CHANNELS}[^.!?\n]{{0,40}}[.!?]?"),
+        ("read_us", ("читай", "слідкуй", "стежте", "следите", "дивіться", "смотрите"), rf"\b(?:читайте|читай|слідкуйте|стежте|следите|дивіться|смотрите)\s+(?:нас|наші|наш|новини|новости|нас також|нас также|більше)\b[^.!?\n]{{0,60}}?{_CHANNELS}[^.!?\n]{{0,40}}[.!?]?"),
         # "Читайте також" and a list of other stories' headlines.
-        ("read_also", r"\b(?:читайте|читати|читать|read)\s+(?:також|также|ще|еще|more|also)\b\s*:?\s*\n(?:\s*[-•–*·][^\n]*(?:\n|$))+"),
+        ("read_also", ("читайте", "читати", "читать", "read "), r"\b(?:читайте|читати|читать|read)\s+(?:також|также|ще|еще|more|also)\b\s*:?\s*\n(?:\s*[-•–*·][^\n]*(?:\n|$))+"),
         # An aggregator's attribution: "Джерело: ...", "Читати повністю на сайті ... →".
-        ("attribution", r"\b(?:джерело|источник|source)\s*:\s*(?:(?:https?://)?[\w.-]+\.[a-z]{2,}\S*|[^\n.!?]{0,80}(?=\n|\Z))|\b(?:читати повністю|читать полностью|read the full story)\b[^\n]{0,120}?(?:→|»)"),
+        ("attribution", ("джерело", "источник", "source", "повністю", "полностью", "full story"), r"\b(?:джерело|источник|source)\s*:\s*(?:(?:https?://)?[\w.-]+\.[a-z]{2,}\S*|[^\n.!?]{0,80}(?=\n|\Z))|\b(?:читати повністю|читать полностью|read the full story)\b[^\n]{0,120}?(?:→|»)"),
         # "ЧИТАЙТЕ ТАКЖЕ НОВОСТИ ДНЕПРА: <a teaser's headline>."
-        ("read_also", r"\b(?:читайте|читати|читать)\s+(?:також|также|ще|еще|більше|далі)\b[^:\n]{0,60}:\s*[^.!?\n]{0,160}[.!?]?"),
+        ("read_also", ("читайте", "читати", "читать", "read "), r"\b(?:читайте|читати|читать)\s+(?:також|также|ще|еще|більше|далі)\b[^:\n]{0,60}:\s*[^.!?\n]{0,160}[.!?]?"),
         # The outlet's own donation appeal.
-        ("outlet_appeal", r"\b(?:підтримайте|поддержите|support)\s+(?:нас|наше видання|редакцію|редакцию|наш медіа\w*|незалежн\w* журналістик\w*|независим\w* журналистик\w*|журналістик\w*|our journalism|independent journalism|our newsroom|us)\b[^.!?\n]{0,120}[.!?]?"),
-        ("outlet_appeal", r"\b(?:станьте|стань)\s+(?:нашим|моїм)?\s*(?:патроном|patron\w*|донором редакц\w*)[^.!?\n]{0,80}"),
+        ("outlet_appeal", ("підтримайте", "поддержите", "support", "станьте", "стань "), r"\b(?:підтримайте|поддержите|support)\s+(?:нас|наше видання|редакцію|редакцию|наш медіа\w*|незалежн\w* журналістик\w*|независим\w* журналистик\w*|журналістик\w*|our journalism|independent journalism|our newsroom|us)\b[^.!?\n]{0,120}[.!?]?"),
+        ("outlet_appeal", ("підтримайте", "поддержите", "support", "станьте", "стань "), r"\b(?:станьте|стань)\s+(?:нашим|моїм)?\s*(?:патроном|patron\w*|донором редакц\w*)[^.!?\n]{0,80}"),
         # A clock, not a dateline: a time with seconds, a two-letter weekday, or "today":
         # "Неділя, 1 Березня, 2026, 08:55:49", "Чт, 01 травня 2025 06:32", "Сьогодні 3 травня".
-        ("clock", rf"\b{_WEEKDAYS}\.?,?\s+\d{{1,2}}\s+{_MONTHS}\.?,?\s+\d{{4}}\s*(?:р\.|г\.)?,?\s+\d{{1,2}}:\d{{2}}:\d{{2}}"),
-        ("clock", rf"\b{_SHORT_WEEKDAYS}\.?,?\s+\d{{1,2}}\s+{_MONTHS}\.?,?\s+\d{{4}}\s*(?:р\.|г\.)?,?\s+\d{{1,2}}:\d{{2}}"),
-        ("clock", rf"\b(?:сьогодні|сегодня|today(?: is)?)\s*:?\s*(?:{_WEEKDAYS}\.?,?\s+)?\d{{1,2}}\s+{_MONTHS}\.?,?(?:\s+\d{{4}})?"),
-        ("clock", r"(?:вологість|влажность|humidity):\s*(?:тиск|давление|pressure):\s*(?:вітер|ветер|wind):"),
-        ("clock", r"weather-icon\s*[+\-−]?\d*\s*[˚°]\s*[CС]?|[+\-−]\d{1,2}\s*[˚°]\s*[CС]\b(?:,?\s*(?:ясно|хмарно|похмуро|дощ|сніг|облачно|пасмурно|дождь|снег|sunny|cloudy|clear|rain)\b)?"),
+        ("clock", _SECONDS, rf"\b{_WEEKDAYS}\.?,?\s+\d{{1,2}}\s+{_MONTHS}\.?,?\s+\d{{4}}\s*(?:р\.|г\.)?,?\s+\d{{1,2}}:\d{{2}}:\d{{2}}"),
+        ("clock", _HOURS, rf"\b{_SHORT_WEEKDAYS}\.?,?\s+\d{{1,2}}\s+{_MONTHS}\.?,?\s+\d{{4}}\s*(?:р\.|г\.)?,?\s+\d{{1,2}}:\d{{2}}"),
+        ("clock", ("сьогодні", "сегодня", "today"), rf"\b(?:сьогодні|сегодня|today(?: is)?)\s*:?\s*(?:{_WEEKDAYS}\.?,?\s+)?\d{{1,2}}\s+{_MONTHS}\.?,?(?:\s+\d{{4}})?"),
+        ("clock", ("вологість", "влажность", "humidity"), r"(?:вологість|влажность|humidity):\s*(?:тиск|давление|pressure):\s*(?:вітер|ветер|wind):"),
+        ("clock", ("°", "˚"), r"weather-icon\s*[+\-−]?\d*\s*[˚°]\s*[CС]?|[+\-−]\d{1,2}\s*[˚°]\s*[CС]\b(?:,?\s*(?:ясно|хмарно|похмуро|дощ|сніг|облачно|пасмурно|дождь|снег|sunny|cloudy|clear|rain)\b)?"),
         # A war-losses counter: "Втрати російських окупантів 1 243 070 ОСОБОВИЙ СКЛАД 11 637 ТАНКИ ...".
-        ("war_counter", r"\b(?:втрати|потери|losses)\s+(?:російських\s+|российских\s+|russian\s+)?(?:окупантів|оккупантов|ворога|врага|противника|рф|invaders|occupiers)\b(?:[\s\d]+(?-i:[А-ЯІЇЄҐA-Z]{2,}(?:[ -][А-ЯІЇЄҐA-Z]{2,})*))+"),
+        ("war_counter", ("втрати", "потери", "losses"), r"\b(?:втрати|потери|losses)\s+(?:російських\s+|российских\s+|russian\s+)?(?:окупантів|оккупантов|ворога|врага|противника|рф|invaders|occupiers)\b(?:[\s\d]+(?-i:[А-ЯІЇЄҐA-Z]{2,}(?:[ -][А-ЯІЇЄҐA-Z]{2,})*))+"),
         # Share buttons and tracking remnants.
-        ("share", r"(?:\b(?:facebook|twitter|google\+|linkedin|pinterest)(?:\b|(?<=\+))[\s|]*){2,}"),
-        ("share", r"\b(?:поділитися|поделиться|share this|fbpx)\b"),
-        # Cookie and consent banners.
-        ("cookie", r"(?:\b(?:згоден|согласен|accept)\b)?\b[^.!?\n]{0,160}\b(?:файл\w* cookie|cookie\w*|куки)\b[^.!?\n]{0,80}[.!?]?"),
+        ("share", ("facebook", "twitter", "google+", "linkedin", "pinterest"), r"(?:\b(?:facebook|twitter|google\+|linkedin|pinterest)(?:\b|(?<=\+))[\s|]*){2,}"),
+        ("share", ("поділитися", "поделиться", "share this", "fbpx"), r"\b(?:поділитися|поделиться|share this|fbpx)\b"),
         # Bylines, credits and tag lists.
-        ("credits", r"\b(?:журналіст(?:ка)?|журналист(?:ка)?|оператор|монтаж|фото|відео|видео|автор|редактор(?:ка)?|photo|author)\s*:\s*(?:[A-ZА-ЯІЇЄҐ«\"'][\w'’.«»\"-]+\s*){1,2}"),
-        ("tags", r"\b(?:теги|тэги|мітки|метки|tags)\s*:\s*[^\n]{0,200}"),
+        ("credits", ("журналіст", "журналист", "оператор", "монтаж", "фото", "відео", "видео", "автор", "редактор", "photo", "author"), r"\b(?:журналіст(?:ка)?|журналист(?:ка)?|оператор|монтаж|фото|відео|видео|автор|редактор(?:ка)?|photo|author)\s*:\s*(?:[A-ZА-ЯІЇЄҐ«\"'][\w'’.«»\"-]+\s*){1,2}"),
+        ("tags", ("теги", "тэги", "мітки", "метки", "tags"), r"\b(?:теги|тэги|мітки|метки|tags)\s*:\s*[^\n]{0,200}"),
         # A media player and broadcasting chrome.
-        ("player", r"\b(?:зараз в ефірі|сейчас в эфире|прямий ефір|прямой эфир|онлайн[ -]трансляція|програма передач|аудіоновини|ввімкнути звук)\b:?|--:--|\b1x\b|\bця стаття містить відео\b|\bэта статья содержит видео\b"),
+        ("player", ("ефір", "эфир", "трансляц", "передач", "аудіоновини", "звук", "--:--", "1x", "містить відео", "содержит видео"), r"\b(?:зараз в ефірі|сейчас в эфире|прямий ефір|прямой эфир|онлайн[ -]трансляція|програма передач|аудіоновини|ввімкнути звук)\b:?|--:--|\b1x\b|\bця стаття містить відео\b|\bэта статья содержит видео\b"),
         # Site navigation: markdown images, pipes, "report news", "news archive".
-        ("navigation", r"!\[[^\]]*\]\([^)]*\)|<image>.*?</image>|(?:\s*\|\s*){2,}|\b(?:повідомити новину|сообщить новость|архів новин|архив новостей|фоторепортажі та галереї|новини компаній)\b!?"),
+        ("navigation", ("![", "<image>", "|", "новину", "новость", "архів", "архив", "фоторепортаж", "новини компаній"), r"!\[[^\]]*\]\([^)]*\)|<image>.*?</image>|(?:\s*\|\s*){2,}|\b(?:повідомити новину|сообщить новость|архів новин|архив новостей|фоторепортажі та галереї|новини компаній)\b!?"),
     )
 )
 
@@ -81,12 +83,29 @@ class Furniture:
     chars: int  # characters blanked
 
 
+# Cookie and consent banners: the sentence around the word.
+_COOKIE = re.compile(r"\b(?:файл\w* cookie|cookie\w*|куки)\b", re.IGNORECASE)
+_SENTENCE_EDGE = re.compile(r"[.!?\n]")
+
+
 def strip_furniture(text: str) -> Furniture:
     spans: list[tuple[int, int, str]] = []
-    for kind, pattern in _PATTERNS:
+    low = text.lower()
+    for kind, anchors, pattern in _PATTERNS:
+        if isinstance(anchors, re.Pattern):
+            if not anchors.search(text):
+                continue
+        elif not any(anchor in low for anchor in anchors):
+            continue
         for match in pattern.finditer(text):
             if match.end() > match.start():
                 spans.append((match.start(), match.end(), kind))
+    if "cookie" in low or "куки" in low:
+        for match in _COOKIE.finditer(text):
+            edges = [m.end() for m in _SENTENCE_EDGE.finditer(text, max(0, match.start() - 200), match.start())]
+            start = edges[-1] if edges else max(0, match.start() - 200)
+            after = _SENTENCE_EDGE.search(text, match.end(), match.end() + 120)
+            spans.append((start, after.end() if after else min(len(text), match.end() + 120), "cookie"))
     if not spans:
         return Furniture(text, (), 0)
     spans.sort()

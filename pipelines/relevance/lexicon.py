@@ -56,6 +56,7 @@ class _Term:
     group: str
     text: str
     words: tuple[_Word, ...]
+    capitals: bool = False  # some word is an abbreviation (checked against the text as written)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +109,10 @@ class Lexicon:
             for term in candidates:
                 parts = term.words
                 last = index + len(parts) - 1
-                if last >= size:
-                    continue
-                if len(parts) > 1 and not all(parts[k].matches(words[index + k]) for k in range(1, len(parts))):
-                    continue
-                if any(part.upper and not tokens.is_upper(index + k, part.upper) for k, part in enumerate(parts)):
+                if last > index:
+                    if last >= size or not all(parts[k].matches(words[index + k]) for k in range(1, len(parts))):
+                        continue
+                if term.capitals and any(part.upper and not tokens.is_upper(index + k, part.upper) for k, part in enumerate(parts)):
                     continue
                 start = tokens.starts[index]
                 found.append(TermMatch(term.signal, term.group, term.text, start, tokens.ends[last], tokens.sentence_of(start), index))
@@ -151,7 +151,8 @@ def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
     terms = []
     for (signal, group), texts in collected.items():
         for text in dict.fromkeys(texts):
-            terms.append(_Term(signal, group, text, tuple(_compile_word(w, lemmatizer) for w in fold(text).split())))
+            words = tuple(_compile_word(w, lemmatizer) for w in fold(text).split())
+            terms.append(_Term(signal, group, text, words, any(w.upper for w in words)))
     return Lexicon(terms=tuple(terms))
 
 
