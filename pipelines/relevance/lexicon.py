@@ -81,9 +81,17 @@ class Lexicon:
         self.terms = terms
         by_form: dict[str, list[_Term]] = defaultdict(list)
         by_prefix: dict[str, list[_Term]] = defaultdict(list)
+        # Phrases whose first two words are plain words or exact forms are indexed by the pair:
+        # "з ініціативи...", "на потреби..." start at every "з" and "на" of a page otherwise.
+        by_pair: dict[tuple[str, str], list[_Term]] = defaultdict(list)
         for term in terms:
             first = term.words[0]
-            if first.exact is not None:
+            if len(term.words) > 1 and first.prefix is None and term.words[1].prefix is None:
+                second = term.words[1]
+                for form in _forms(first):
+                    for next_form in _forms(second):
+                        by_pair[(form, next_form)].append(term)
+            elif first.exact is not None:
                 by_form[first.exact].append(term)
             elif first.prefix is not None:
                 by_prefix[first.prefix[:_PREFIX_KEY]].append(term)
@@ -92,18 +100,26 @@ class Lexicon:
                     by_form[form].append(term)
         self._by_form = {k: tuple(v) for k, v in by_form.items()}
         self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
+        self._by_pair = {k: tuple(v) for k, v in by_pair.items()}
+        self._pair_firsts = frozenset(first for first, _ in by_pair)
         self._starts: dict[str, tuple[_Term, ...]] = {}
 
     def match(self, tokens: Tokens) -> list[TermMatch]:
         """Every term occurrence among the words of a text, in text order."""
         found: list[TermMatch] = []
         starts = self._starts
+        by_pair = self._by_pair
+        pair_firsts = self._pair_firsts
         words = tokens.words
         size = len(words)
         for index, word in enumerate(words):
             candidates = starts.get(word)
             if candidates is None:
                 candidates = starts[word] = self._starting(word)
+            if word in pair_firsts and index + 1 < size:
+                paired = by_pair.get((word, words[index + 1]))
+                if paired:
+                    candidates = candidates + paired if candidates else paired
             if not candidates:
                 continue
             for term in candidates:
@@ -130,6 +146,10 @@ class Lexicon:
                 if term.words[0].matches(key) and (len(term.words) == 1 or key == word):
                     candidates[id(term)] = term
         return tuple(candidates.values())
+
+
+def _forms(word: _Word) -> frozenset[str]:
+    return frozenset((word.exact,)) if word.exact is not None else word.forms
 
 
 def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:

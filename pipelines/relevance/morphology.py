@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import pymorphy3
 
@@ -132,14 +132,26 @@ def tokenize(text: str) -> Tokens:
 _VERB_ENDING = re.compile(r"(?:мо|мося|мось|ем|ём|им|емся|ёмся|имся|те|теся|тесь|ть|ться|ли|лися|лись|ло|но|то)$")
 
 
+_VOICE_CACHE: dict[tuple[str, str], frozenset[str]] = {}
+_VOICE_CACHE_LIMIT = 500_000
+
+
 def voice_features(word: str, language: str) -> frozenset[str]:
-    """Person features of a word form: WE, CALL, PLURAL_PAST or IMPERSONAL."""
-    if len(word) < 4 or not _VERB_ENDING.search(word) or not _CYRILLIC.match(word):
-        return _NO_FEATURES
-    return _voice(word, language if language in ("uk", "ru") else "any")
+    """Person features of a word form: WE, CALL, PLURAL_PAST or IMPERSONAL (kept per form)."""
+    key = (word, language)
+    found = _VOICE_CACHE.get(key)
+    if found is None:
+        if len(_VOICE_CACHE) > _VOICE_CACHE_LIMIT:
+            _VOICE_CACHE.clear()
+        if len(word) < 4 or not _VERB_ENDING.search(word) or not _CYRILLIC.match(word):
+            found = _NO_FEATURES
+        else:
+            found = _voice(word, language if language in ("uk", "ru") else "any")
+        _VOICE_CACHE[key] = found
+    return found
 
 
-@cache
+@lru_cache(maxsize=200_000)
 def _voice(word: str, language: str) -> frozenset[str]:
     features: set[str] = set()
     for code in _analyser_languages(language):
