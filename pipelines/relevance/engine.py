@@ -31,7 +31,7 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ __all__ = ["DIRECTIONS", "MODES", "SIGNALS", "Assessment", "Engine", "build_engi
 DIRECTIONS = ("C2C", "G2C", "C2G", "none")
 MODES = ("co-design", "co-delivery", "co-monitoring", "none")
 LEAD_SENTENCES = 2  # the title and the first sentence after it
-MAX_TEXT_CHARS = 6_000  # the head of a page carries its verdict; beyond it are related stories, comments, dumps
+MAX_TEXT_CHARS = 3_000  # the head of a page carries its verdict: title, lead, the story; beyond it are related stories, comments, dumps
 EVIDENCE_CHARS = 280
 GATED_SHARE = 0.05  # a page clearly out keeps this share of its probability: ordered, below the open ones
 # Identifier kinds as ICT channels of the codebook.
@@ -171,7 +171,12 @@ class Assessment:
     furniture: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: every field is made of JSON values already (asdict's deep copy cost more
+        # than the rest of the stage's bookkeeping).
+        return {name: getattr(self, name) for name in _ASSESSMENT_FIELDS}
+
+
+_ASSESSMENT_FIELDS = tuple(f.name for f in fields(Assessment))
 
 
 @dataclass
@@ -310,9 +315,10 @@ class Engine:
         voice: dict[int, set[str]] = defaultdict(set)
         sentence_of = tokens.sentence_of
         for word, start in zip(tokens.words, tokens.starts):
-            features = voice_features(word, language)
-            if features:
-                voice[sentence_of(start)].update(features)
+            if word.endswith(_VERB_ENDS):
+                features = voice_features(word, language)
+                if features:
+                    voice[sentence_of(start)].update(features)
         lead = _lead_sentences(tokens, bool(title))
         lead_end = tokens.sentences[lead - 1][1] if len(tokens.sentences) >= lead else len(full)
 
@@ -323,7 +329,7 @@ class Engine:
         places = self._places(full, tokens, by_signal, lead_end, source_region)
         signals.update(places.signals)
 
-        found_date, window_ok, basis, time_signals = self._time(published, body, full, by_signal)
+        found_date, window_ok, basis, time_signals = self._time(published, body, full, by_signal, tokens.words)
         signals.update(time_signals)
 
         identifiers = find_identifiers(full, links)
@@ -465,7 +471,7 @@ class Engine:
             found = self._homes[region] = [replace(p, surface=f"(source region) {p.surface}", start=0, end=0) for p in self.gazetteer.find(region)]
         return found
 
-    def _time(self, published: str | None, body: str, full: str, by_signal: dict[str, list[TermMatch]]) -> tuple[DateFinding | None, bool | None, str, dict[str, float]]:
+    def _time(self, published: str | None, body: str, full: str, by_signal: dict[str, list[TermMatch]], words: list[str]) -> tuple[DateFinding | None, bool | None, str, dict[str, float]]:
         start, end = self.window
         found: DateFinding | None = None
         basis = "none"
@@ -477,7 +483,7 @@ class Engine:
             written = dateline(body[:3000])
             if written:
                 found, basis = DateFinding(written[0], "text", written[1]), "text"
-        cues = self.era.find(full)
+        cues = self.era.find(full, words)
         era_before = [cue for cue in cues if cue.before <= start.year]
         window_ok: bool | None
         if found is not None:
@@ -578,6 +584,8 @@ def build_engine(
 # --- who acts ---------------------------------------------------------------------------
 
 _ACTOR_SIGNALS = frozenset({"c2c_actor", "government", "non_citizen"})
+# The last letters a verb form with a person feature can end in (morphology._VERB_ENDING).
+_VERB_ENDS = ("о", "я", "ь", "м", "е", "и")
 _ELSEWHERE_CATEGORIES = frozenset("OKPHM")
 _NOT_PLACES = re.compile(r"(?:україн|украин|ukrain)", re.IGNORECASE)  # Українці, "Українська команда"
 _FOUNDATION = re.compile(r"фонд|foundation|fund")

@@ -41,12 +41,27 @@ class _Rule:
     anchors: tuple[str, ...] = ()  # lower-cased words one of which a text must hold to be searched
 
 
+_NONE: tuple[str, ...] = ("\x00",)
+
+
 class EraCues:
     def __init__(self, rules: tuple[_Rule, ...]):
         self.rules = rules
+        by_start: dict[str, set[str]] = {}
+        for rule in rules:
+            for anchor in rule.anchors:
+                by_start.setdefault(anchor[:3], set()).add(anchor)
+        # first three letters -> the anchors that start so (str.startswith takes a tuple)
+        self._first_words = {key: tuple(sorted(values)) for key, values in by_start.items()}
 
-    def find(self, text: str) -> list[EraCue]:
-        """Every era cue in the text, in text order."""
+    def find(self, text: str, words: Iterable[str] | None = None) -> list[EraCue]:
+        """Every era cue in the text, in text order. `words` (the text's lower-cased words,
+        when the caller has them) lets a text with none of the cues' first words skip the
+        search."""
+        if words is not None:
+            starts = self._first_words
+            if not any(word.startswith(starts.get(word[:3], _NONE)) for word in words):
+                return []
         low = text.lower().replace("’", "'")
         found = [
             EraCue(rule.before, rule.why, match.group(0), match.start())
@@ -132,6 +147,9 @@ _ANNIVERSARY = re.compile(
     re.IGNORECASE,
 )
 _CELEBRATES = re.compile(r"ювіле\w*|річниц\w*|годовщин\w*|anniversar\w*|виповнюється|исполняется|відзначи\w*|отмечает|святку\w*|празднует|celebrat\w*", re.IGNORECASE)
+# The words an anniversary is told in; a text without any is not searched further.
+_CELEBRATION_WORDS = ("ювіле", "річниц", "річчя", "ліття", "годовщин", "летие", "anniversar", "виповнюється", "исполняется", "років", "лет ")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _FOUNDED = re.compile(
     r"(?:створен\w*|засновано|заснован\w*|заснува\w*|створи\w*|з'явил\w*|виник\w*|основан\w*|создан\w*|появил\w*|founded|established|created|set up)"
     r"[^.!?\n]{0,40}?\b(?:у|в|in|з|с|since)\s+((?:19|20)\d\d)",
@@ -143,6 +161,9 @@ def anniversary_year(text: str) -> tuple[int, str] | None:
     """The year of an anniversary the text celebrates, from the founding year it gives:
     "відзначила 10-річний ювілей ... створена у 2014 році" is 2024. None when the text does
     not give both."""
+    low = text.lower()
+    if not any(word in low for word in _CELEBRATION_WORDS) or not _YEAR.search(text):
+        return None
     founded = _FOUNDED.search(text)
     if not founded:
         return None
