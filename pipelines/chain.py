@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from crawler.core.config import Source
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
+from pipelines.dedup import shingles, signature
 from pipelines.discover import Discovered, discover, source_key
 from pipelines.extract import Extracted, content_hash, extract, is_html
 from pipelines.language import LanguageResult, detect_language
 from pipelines.relevance.engine import Assessment, Engine, build_engine
 from pipelines.relevance.identifiers import mask_cards
+from pipelines.relevance.pagetype import linked_headlines
 from pipelines.workers import WorkerPool, default_workers
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CHAIN_FIELDS", "Chain", "ChainPipeline", "ChainWorkerError", "assessed", "discovered", "extracted", "language_of", "masked", "worker_count"]
 
 # What the chain writes onto a page: what a worker process sends back.
-CHAIN_FIELDS = ("text", "title", "published", "author", "sitename", "links", "content_hash", "language", "language_detail", "relevance", "discovered")
+CHAIN_FIELDS = ("text", "title", "published", "author", "sitename", "links", "content_hash", "signature", "language", "language_detail", "relevance", "discovered", "extra")
 
 
 class SourceFacts(Protocol):
@@ -83,7 +85,13 @@ def language_of(title: str | None, text: str, given: str | None = None) -> Langu
 
 def assessed(engine: Engine, item: PageItem, source: SourceFacts | None) -> Assessment:
     """Stage 4: the relevance engine's verdict on the page."""
-    return engine.assess(
+    return engine.verdict(read(engine, item, source))
+
+
+def read(engine: Engine, item: PageItem, source: SourceFacts | None):  # -> engine._Reading
+    """Stage 4's first half: the signals the engine reads in the page, before its weights
+    weigh them (cross-validation weighs them with other weights)."""
+    return engine.read(
         item.text or "",
         title=item.title,
         language=item.language or "uk",
@@ -91,6 +99,8 @@ def assessed(engine: Engine, item: PageItem, source: SourceFacts | None) -> Asse
         links=item.links,
         source_kind=source.kind if source else None,
         source_region=source.region if source else None,
+        url=item.url,
+        headlines=item.extra.get("headlines"),
     )
 
 
@@ -148,14 +158,32 @@ class Chain:
         item.relevance = verdict.to_json()
         return verdict
 
-    def _run(self, item: PageItem) -> Assessment | None:
+    def reading(self, item: PageItem):  # -> engine._Reading
+        """The signals the engine reads in a page after the chain's first stages; a page the
+        chain drops is read as an empty text."""
+        assert self.engine is not None, "a reading needs the relevance engine"
+        try:
+            self._prepare(item)
+        except PageDropped:
+            item = replace(item, text="", title=None, links=[])
+        return read(self.engine, item, self.sources.get(item.source))
+
+    def _prepare(self, item: PageItem) -> None:
+        """Stages 1 to 3 onto the page."""
         found = masked(extracted(item, self.min_chars))
+        if item.html is not None:
+            # A listing page is told by its linked headlines (pipelines.relevance.pagetype).
+            item.extra["headlines"] = linked_headlines(item.html)
         item.text, item.title, item.published = found.text, found.title, found.published
         item.author, item.sitename, item.links = found.author, found.sitename, list(found.links)
         item.content_hash = content_hash(found.text)
+        item.signature = signature(shingles(found.text))
         language = language_of(found.title, found.text, item.language)
         item.language = language.code
         item.language_detail = {"method": language.method, "confidence": language.confidence, "shares": language.shares}
+
+    def _run(self, item: PageItem) -> Assessment | None:
+        self._prepare(item)
         verdict = self.assess(item) if self.engine is not None else None
         item.discovered = [asdict(d) for d in discovered(item, self.own_domains, self.known_keys)]
         return verdict
@@ -275,14 +303,16 @@ class ChainPipeline:
     def from_crawler(cls, crawler: Crawler) -> ChainPipeline:
         settings = crawler.settings
         engine_args = None
-        if settings.getlist("COPROD_LEXICON_FILES") and settings.get("COPROD_REGION_CODE"):
+        if settings.getlist("COPROD_LEXICON_FILES") and settings.get("COPROD_REGION_CODE") and settings.get("COPROD_WEIGHTS_FILE"):
             start, end = settings.getlist("COPROD_WINDOW")
+            threshold = settings.get("COPROD_FLAG_THRESHOLD")
             engine_args = (
                 [Path(p) for p in settings.getlist("COPROD_LEXICON_FILES")],
                 settings.get("COPROD_REGION_CODE"),
                 [Path(p) for p in settings.getlist("COPROD_PLACE_FILES")],
                 (dt.date.fromisoformat(start), dt.date.fromisoformat(end)),
-                settings.getfloat("COPROD_FLAG_THRESHOLD"),
+                Path(settings.get("COPROD_WEIGHTS_FILE")),
+                None if threshold is None else float(threshold),
             )
         sources = [Source.model_validate(s) for s in settings.getlist("COPROD_SOURCES")]
         workers = worker_count(settings.get("COPROD_WORKERS"))

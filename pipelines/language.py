@@ -66,10 +66,15 @@ class LanguageResult:
     shares: dict[str, float] = field(default_factory=dict)
 
 
+# Counting letters by deleting them (str.translate runs in C) instead of listing every match.
+_DROP_CYRILLIC = dict.fromkeys(range(0x0400, 0x0500))
+_DROP_LATIN = dict.fromkeys([*range(ord("A"), ord("Z") + 1), *range(ord("a"), ord("z") + 1)])
+
+
 def detect_language(text: str) -> LanguageResult:
     sample = _sample(text, SAMPLE_CHARS * 3)
-    letters_cyr = len(_CYRILLIC.findall(sample))
-    letters_lat = len(_LATIN.findall(sample))
+    letters_cyr = len(sample) - len(sample.translate(_DROP_CYRILLIC))
+    letters_lat = len(sample) - len(sample.translate(_DROP_LATIN))
     if letters_cyr + letters_lat == 0:
         return _langdetect(text) if text.strip() else LanguageResult("und", "empty", 0.0)
     if letters_cyr >= letters_lat:

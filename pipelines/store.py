@@ -26,6 +26,7 @@ from crawler.core.config import Source
 from crawler.core.errors import CatalogueError
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
+from pipelines.dedup import CopyFinder
 from storage.crawl import CrawlCatalogue
 
 __all__ = ["StorePipeline", "crawl_catalogue", "stop_crawl"]
@@ -75,6 +76,7 @@ class StorePipeline:
         self.source_ids: dict[str, int] = {}
         self.run_id: int | None = None
         self.buffer: list[tuple[PageItem, str | None, str | None]] = []
+        self.copies: CopyFinder | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -103,10 +105,16 @@ class StorePipeline:
                 stop_crawl(self.crawler, "catalogue_error", str(error))
                 return
         self.opened = True
+        # The stories stored before this crawl, to tell an aggregator's copy from its original.
+        self.copies = CopyFinder(self.catalogue.signatures(), self.catalogue.stories)
         # The run recorder extension reads it to write the final stats to this run.
         self.crawler.stats.set_value("coprod/run_id", self.run_id)
 
     def process_item(self, item: PageItem) -> PageItem:
+        if self.copies is not None:
+            self.copies.mark(item)
+            if item.copy_of:
+                self.crawler.stats.inc_value("coprod/stored/near_copies")
         self._add(item, None, None)
         return item
 

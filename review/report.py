@@ -139,14 +139,23 @@ class ReportData:
 # --- the screening flow -------------------------------------------------------------------
 
 
+# The engine's reason for a page clearly out of the study (relevance["out_reason"]), as the
+# flow's categories: the full reason, with its dates and places, stays on the page.
+OUT_REASONS = (
+    ("articles are the candidates", "a listing, tag or home page"),
+    ("outside the study window", "outside the study window"),
+    ("before the study window", "outside the study window"),
+    ("no citizen acts", "no citizen actor"),
+    ("another region", "another region"),
+    ("a run elsewhere", "another region"),
+)
+
+
 def _not_flagged_reason(page: Any) -> str:
-    if page.direction != "C2C":
-        return f"not citizen-to-citizen ({page.direction or 'no actor found'})"
-    if page.in_region is not True:
-        return "no place of the study region"
-    if page.in_window is False:
-        return "outside the study window"
-    return "score below the threshold"
+    out = page.out_reason
+    if out:
+        return next((label for key, label in OUT_REASONS if key in out), out)
+    return "probability below the threshold"
 
 
 def _screened_out_reason(status: str, exclude_reason: str | None) -> str:
@@ -165,8 +174,8 @@ def page_fates(session: Session, languages: Sequence[str]) -> list[PageFate]:
     # Only the columns the flow reads: a catalogue's texts and verdicts stay in the database.
     query = (
         select(
-            Page.id, Page.drop_reason, Page.duplicate_of_id, Page.version_of_id, Page.language, Page.direction,
-            Page.in_region, Page.in_window, Source.name.label("source"), Source.kind.label("kind"),
+            Page.id, Page.drop_reason, Page.duplicate_of_id, Page.version_of_id, Page.language,
+            Page.relevance["out_reason"].as_string().label("out_reason"), Source.name.label("source"), Source.kind.label("kind"),
             Candidate.id.label("candidate_id"), Candidate.status.label("status"),
         )
         .join(Source, Page.source_id == Source.id)

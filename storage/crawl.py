@@ -25,7 +25,7 @@ from crawler.core.config import Source as SourceConfig
 from crawler.core.errors import CatalogueError
 from crawler.core.items import PageItem
 from storage import frontier
-from storage.db import finish_run, open_catalogue, start_run, sync_sources, write_pages
+from storage.db import finish_run, open_catalogue, start_run, stored_signatures, stored_stories, sync_sources, write_pages
 from storage.frontier import Frontier
 from storage.models import Page, Run, Source
 from storage.runs import mark_interrupted, record_process
@@ -86,6 +86,16 @@ class CrawlCatalogue:
             created = write_pages(session, batch, source_ids, run_id)
             frontier.record(session, batch, source_ids, run_id)
         return created
+
+    def signatures(self) -> list[tuple[str, bytes]]:
+        """(canonical url, signature) of every stored story that is not a copy itself."""
+        with self.session() as session:
+            return stored_signatures(session)
+
+    def stories(self, urls: Sequence[str]) -> dict[str, tuple[str, str | None, list[str]]]:
+        """(text, publication date, links) of each stored page, by canonical url."""
+        with self.session() as session:
+            return stored_stories(session, urls)
 
     def finish_run(self, run_id: int, reason: str, stats: dict[str, Any]) -> None:
         with self._access("write"), self.session() as session, session.begin():

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Engine, create_engine, event, inspect, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -204,8 +204,12 @@ def write_pages(
     originals: dict[str, Page] = {}
     for page in session.scalars(select(Page).where(Page.content_hash.in_(hashes), Page.drop_reason.is_(None)).order_by(Page.id)):
         originals.setdefault(page.content_hash or "", page)
+    # Near copies (pipelines.dedup decided which story each copies) point to that story.
+    copied = {item.copy_of for item, reason, _ in items if item.copy_of and not reason}
+    near_originals = {page.url: page for page in session.scalars(select(Page).where(Page.url.in_(copied)))} if copied else {}
     created = 0
     touched: list[Page] = []
+    replaced: list[tuple[Page, list[str]]] = []
     for item, reason, detail in items:
         page = existing.get(item.url)
         if item.not_modified:
@@ -248,9 +252,23 @@ def write_pages(
         page.etag = item.etag
         page.last_modified = item.last_modified
         record_version(page, item, run_id)
+        page.signature = item.signature
         original = originals.setdefault(item.content_hash or "", page) if item.content_hash else page
+        if original is page and item.copy_of:
+            original = existing.get(item.copy_of) or near_originals.get(item.copy_of) or page
         page.duplicate_of = original if original is not page else None
         touched.append(page)
+        if item.replaces:
+            replaced.append((page, item.replaces))
+    session.flush()
+    # A page stored earlier turned out to copy this one (crawled later): it points here now,
+    # with the copies that pointed to it.
+    for original, urls in replaced:
+        ids = list(session.scalars(select(Page.id).where(Page.url.in_(urls))))
+        for copy in session.scalars(select(Page).where(or_(Page.id.in_(ids), Page.duplicate_of_id.in_(ids)))):
+            if copy is not original:
+                copy.duplicate_of = original
+                touched.append(copy)
     session.flush()
     regrouped = _link_versions(session, touched)
     for page in dict.fromkeys(touched + regrouped):
@@ -258,6 +276,20 @@ def write_pages(
     _record_discoveries(session, [(existing[item.url], item.discovered) for item, reason, _ in items if not reason and item.discovered])
     session.flush()
     return created
+
+
+def stored_signatures(session: Session) -> list[tuple[str, bytes]]:
+    """(canonical url, signature) of every stored story that is not a copy itself."""
+    rows = session.execute(
+        select(Page.url, Page.signature).where(Page.signature.is_not(None), Page.drop_reason.is_(None), Page.duplicate_of_id.is_(None))
+    )
+    return [(url, signature) for url, signature in rows]
+
+
+def stored_stories(session: Session, urls: Sequence[str]) -> dict[str, tuple[str, str | None, list[str]]]:
+    """(text, publication date, links) of each stored page, by canonical url."""
+    rows = session.execute(select(Page.url, Page.text, Page.published, Page.links).where(Page.url.in_(list(urls))))
+    return {url: (text, published, list(links or ())) for url, text, published, links in rows if text}
 
 
 def _link_versions(session: Session, pages: list[Page]) -> list[Page]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, inspect, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, inspect, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateColumn
 
@@ -49,8 +49,16 @@ def _v1_to_v2(connection: Connection) -> dict[str, int]:
     return {"page versions created": len(rows)}
 
 
+def _v2_to_v3(connection: Connection) -> dict[str, int]:
+    """Near-copy signatures (pages.signature) are a new column, left empty: `coprod rescore`
+    fills them from the stored texts, and every crawl fills those of the pages it stores."""
+    return {"pages to sign by coprod rescore": connection.scalar(
+        select(func.count()).select_from(Page).where(Page.drop_reason.is_(None), Page.text.is_not(None))
+    ) or 0}
+
+
 # version -> the data step that takes a catalogue from it to the next version
-STEPS: dict[int, Callable[[Connection], dict[str, int]]] = {1: _v1_to_v2}
+STEPS: dict[int, Callable[[Connection], dict[str, int]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 @dataclass

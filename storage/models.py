@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # Bump when a table changes; `storage.db.open_catalogue` refuses a database of another version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def utcnow() -> dt.datetime:
@@ -132,7 +132,8 @@ class Page(Base):
     author: Mapped[str | None] = mapped_column(Text)
     sitename: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))  # an exact or near copy of that page
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash of its shingles (pipelines.dedup)
 
     language: Mapped[str | None] = mapped_column(String(8), index=True)
     language_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

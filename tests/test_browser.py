@@ -90,7 +90,7 @@ def test_screen_five_candidates_with_the_keyboard_then_build_and_code_a_case(ser
         value = session.execute(
             select(PageIdentifier.value)
             .join(Candidate, Candidate.page_id == PageIdentifier.page_id)
-            .where(PageIdentifier.kind.in_(("telegram", "jar")), Candidate.status == "unscreened")
+            .where(PageIdentifier.kind.in_(("telegram", "telegram_bot", "jar", "phone")), Candidate.status == "unscreened")
             .group_by(PageIdentifier.value)
             .having(func.count(func.distinct(Candidate.id)) >= 2)
         ).scalars().first()

@@ -116,15 +116,39 @@ def test_plain_war_news_is_not_flagged(pages) -> None:
 
 
 def test_republished_copies_point_to_their_original(pages, demo_crawl) -> None:
+    """Every aggregator copy of the manifest (full copies with a "Джерело:" line, excerpts
+    with "read more" links) points to the story it copies, whichever was crawled first, and
+    is not a candidate of its own."""
     copies = {url: e for url, e in manifest_pages(category="republished").items() if e.get("republished_from")}
-    assert copies
+    assert len(copies) >= 5
     engine = demo_crawl.engine()
     with Session(engine) as session:
         candidate_pages = set(session.scalars(select(Page.url).join(Candidate, Candidate.page_id == Page.id)))
     engine.dispose()
-    identical = [url for url in copies if pages[url].duplicate_of_id is not None]
-    for url in identical:
+    by_id = {page.id: page for page in pages.values()}
+    for url, entry in copies.items():
+        copy, original = pages[url], pages[canonical_url(entry["republished_from"])]
+        assert copy.duplicate_of_id == original.id, url
+        assert original.duplicate_of_id is None, url
         assert url not in candidate_pages
+        if original.flagged:  # the original is the candidate, or the version of its story that leads
+            leader = by_id[original.version_of_id] if original.version_of_id else original
+            assert leader.url in candidate_pages
+    assert all(by_id[p.duplicate_of_id].duplicate_of_id is None for p in pages.values() if p.duplicate_of_id)
+
+
+def test_no_listing_tag_or_category_page_is_a_candidate(pages, demo_crawl) -> None:
+    listings = manifest_pages(category="listing")
+    assert len(listings) >= 10
+    engine = demo_crawl.engine()
+    with Session(engine) as session:
+        candidate_pages = set(session.scalars(select(Page.url).join(Candidate, Candidate.page_id == Page.id)))
+    engine.dispose()
+    stored = kept(pages)
+    assert not [url for url in listings if url in candidate_pages or stored[url].flagged]
+    # Each says why it is out: it is a listing.
+    assert all(stored[url].relevance.get("page_type") == "listing" and "articles are the candidates" in stored[url].relevance.get("out_reason", "")
+               for url in listings)
 
 
 def test_second_crawl_adds_no_rows_and_records_both_runs(demo_crawl) -> None:

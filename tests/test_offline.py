@@ -154,7 +154,8 @@ def test_rescore_follows_a_lexicon_edit(demo_crawl, tmp_path: Path) -> None:
         for page in session.scalars(select(Page).where(Page.drop_reason.is_(None)).limit(40)):
             fresh = engine.assess(
                 page.text, title=page.title, language=page.language, published=page.published, links=page.links,
-                source_kind=page.source.kind, source_region=page.source.region,
+                source_kind=page.source.kind, source_region=page.source.region, url=page.url,
+                headlines=(page.extra or {}).get("headlines"),
             )
             assert page.flagged == fresh.flagged and page.score == fresh.score
         candidates = set(session.scalars(select(Page.url).join(Candidate, Candidate.page_id == Page.id)))

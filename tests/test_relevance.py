@@ -89,12 +89,27 @@ def test_every_verdict_keeps_its_evidence(engine) -> None:
     assert "online_form" in verdict.ict or "website" in verdict.ict
 
 
-def test_lemmas_match_inflections_and_phrases() -> None:
+def test_lexicon_terms_match_inflections_phrases_and_compounds() -> None:
     lemmatizer = Lemmatizer()
     lexicon = load_lexicon([Path(__file__).parents[1] / "pipelines" / "lexicons" / "coproduction.yaml"], lemmatizer)
-    text = fold("Волонтерами зібрано кошти. Збору коштів допомогли волонтерські кухні. Гуманітарного штабу немає.")
-    tokens, _ = tokenize(text)
-    found = {(m.signal, m.term) for m in lexicon.match(tokens, [lemmatizer.lemmas(t.lower, "uk") for t in tokens], "uk")}
+    text = fold("Волонтерами зібрано кошти. Збору коштів допомогли волонтерські кухні. Гуманітарного штабу немає. "
+                "Пишіть у телеграм-каналі, психологи-волонтери чекають.")
+    found = {(m.signal, m.term) for m in lexicon.match(tokenize(text))}
     assert ("c2c_actor", "волонтер") in found
     assert ("c2c_actor", "волонтерськ*") in found
     assert ("c2c_actor", "гуманітарний штаб") in found
+    assert ("ict", "телеграм-канал") in found  # a compound's inflected form
+    assert ("service", "психолог") in found  # the parts of a compound are words of their own
+
+
+def test_a_term_written_inflected_matches_its_verb_not_a_noun_of_the_same_stem() -> None:
+    forms = Lemmatizer().forms("допомогли")
+    assert "допоможемо" in forms and "допомогли" in forms
+    assert "допомоги" not in forms  # help, the noun
+
+
+def test_abbreviations_match_only_in_capitals(engine) -> None:
+    upper = {(m.signal, m.term) for m in engine.lexicon.match(tokenize(fold("ГО «Світло» зібрала речі.")))}
+    lower = {(m.signal, m.term) for m in engine.lexicon.match(tokenize(fold("Го, сказав він, ходімо.")))}
+    assert ("c2c_actor", "ГО") in upper
+    assert ("c2c_actor", "ГО") not in lower

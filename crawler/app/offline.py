@@ -22,7 +22,8 @@ from crawler.core.documents import Document
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
 from pipelines.chain import Chain
-from storage.db import apply_relevance, ensure_source, finish_run, start_run, sync_candidate, sync_sources, write_pages
+from pipelines.dedup import CopyFinder, shingles, signature
+from storage.db import apply_relevance, ensure_source, finish_run, start_run, stored_signatures, stored_stories, sync_candidate, sync_sources, write_pages
 from storage.models import Page
 from storage.runs import record_process
 
@@ -60,6 +61,13 @@ def import_documents(database: Database, chain: Chain, documents: Iterable[Docum
     dropped: Counter[str] = Counter()
     batch: list[tuple[PageItem, str | None, str | None]] = []
 
+    def stories(urls: list[str]) -> dict[str, tuple[str, str | None, list[str]]]:
+        with Session(database) as session:
+            return stored_stories(session, urls)
+
+    with Session(database) as session:
+        copies = CopyFinder(stored_signatures(session), stories)
+
     def flush() -> None:
         nonlocal new_rows
         with Session(database) as session, session.begin():
@@ -82,6 +90,7 @@ def import_documents(database: Database, chain: Chain, documents: Iterable[Docum
             else:
                 stored += 1
                 flagged += bool(item.relevance and item.relevance["flagged"])
+                copies.mark(item)
                 batch.append((item, None, None))
             if len(batch) >= BATCH:
                 flush()
@@ -128,6 +137,8 @@ def rescore(database: Database, chain: Chain) -> RescoreOutcome:
                 break
             for page in batch:
                 before_flag, before_direction = bool(page.flagged), page.direction
+                if page.signature is None:  # a catalogue migrated from schema 2
+                    page.signature = signature(shingles(page.text or ""))
                 verdict = chain.assess(_stored(page), page.source)
                 apply_relevance(page, verdict.to_json())
                 session.flush()
@@ -153,4 +164,5 @@ def _stored(page: Page) -> PageItem:
         published=page.published,
         language=page.language,
         links=list(page.links or ()),
+        extra=dict(page.extra or {}),
     )

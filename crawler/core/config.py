@@ -177,7 +177,10 @@ class Schedule(_Strict):
 
 
 class Flagging(_Strict):
-    threshold: Annotated[float, Field(ge=0)] = 3.0
+    # The learned weights of the calibrated score (`coprod calibrate` writes them), and the
+    # probability a page needs to be flagged (default: the weights file's recall-first one).
+    weights: str = "builtin:relevance-weights"
+    threshold: Annotated[float, Field(gt=0, lt=1)] | None = None
 
 
 def _check_http_url(value: str) -> str:
@@ -281,6 +284,7 @@ class Config:
     flag: Flagging
     lexicon_paths: tuple[Path, ...]
     place_paths: tuple[Path, ...]
+    weights_path: Path
     codebook_path: Path
     review: Review
     database: str
@@ -357,6 +361,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         flag=parsed.flag,
         lexicon_paths=lexicon_paths,
         place_paths=place_paths,
+        weights_path=_resolve_data_file(shown, root, path.parent, ("flag", "weights"), parsed.flag.weights),
         codebook_path=_resolve_data_file(shown, root, path.parent, ("review", "codebook"), parsed.review.codebook),
         review=parsed.review,
         database=parsed.database,

@@ -48,6 +48,11 @@ class PageItem:
     alternates: list[tuple[str, str]] = field(default_factory=list)  # (hreflang, canonical url) of other versions
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific fields (a Telegram post's channel, views...)
     discovered: list[dict[str, str]] = field(default_factory=list)  # outbound sources (pipelines.discover)
+    # The page's MinHash signature of word shingles (pipelines.dedup), and the canonical URL of
+    # the earlier story it copies when it is a near-duplicate (an aggregator's copy, an excerpt).
+    signature: bytes | None = None
+    copy_of: str | None = None
+    replaces: list[str] = field(default_factory=list)  # stored copies this page turns out to be the original of
 
     language: str | None = None
     language_detail: dict[str, Any] = field(default_factory=dict)

@@ -48,6 +48,7 @@ def study_settings(config: Config) -> dict[str, object]:
         "COPROD_REGION_CODE": config.study.region_code,
         "COPROD_WINDOW": [config.study.window.start.isoformat(), config.study.window.end.isoformat()],
         "COPROD_FLAG_THRESHOLD": config.flag.threshold,
+        "COPROD_WEIGHTS_FILE": str(config.weights_path),
         "COPROD_SEEDS_SHA256": config.sha256,
     }
 

@@ -1,8 +1,8 @@
 """The relevance engine.
 
-`build_engine(...)` loads the lexicon, the gazetteer and the lemmatizer once;
-`Engine.assess(text, ...)` returns an `Assessment` with the score, the flag and every
-reason. The stage chain (`pipelines.chain`) applies it to crawled and imported pages, and
+`build_engine(...)` loads the lexicon, the gazetteer, the era cues and the learned weights
+once; `Engine.assess(text, ...)` returns an `Assessment` with the probability, the flag and
+every reason (`Engine.read` the signals alone, `Engine.verdict` weighs them). The stage chain (`pipelines.chain`) applies it to crawled and imported pages, and
 `coprod rescore` and `evaluate` run the same chain.
 """
 
@@ -24,5 +24,6 @@ def engine_from_config(config: Config, threshold: float | None = None) -> Engine
         config.study.region_code,
         config.place_paths,
         (config.study.window.start, config.study.window.end),
+        config.weights_path,
         config.flag.threshold if threshold is None else threshold,
     )

@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-__all__ = ["DateFinding", "find_dates", "in_window", "mentioned_years", "parse_iso_date", "publication_date"]
+__all__ = ["DateFinding", "dateline", "find_dates", "in_window", "mentioned_years", "parse_iso_date", "publication_date"]
 
 _MONTHS = {
     # Ukrainian (genitive and nominative), Russian (genitive and nominative), English
@@ -38,6 +38,8 @@ _DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:-?го)?\s+({_MONTH_WORDS})\.?,?
 _MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_WORDS})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
 _MONTH_YEAR = re.compile(rf"(?<![\d\w])({_MONTH_WORDS})\s+(?:of\s+)?(\d{{4}})\b", re.IGNORECASE)
 _NUMERIC = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.])")
+# 11/03/2018: day first unless the first number cannot be a month's day order (13/...)
+_SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _PLAUSIBLE_YEARS = range(1990, 2100)
 _YEAR = re.compile(r"(?<![\d.,])(19[9]\d|20\d\d)(?![\d.,]\d)")
@@ -63,6 +65,26 @@ def find_dates(text: str) -> list[tuple[dt.date, str]]:
     """Every full or month-precision date written in `text`, in order, as (date, evidence).
 
     Every form has a four-digit year, so only the surroundings of years are searched."""
+    return [(date, evidence) for _, date, evidence in _dates_at(text)]
+
+
+# A date after these words is one the story refers to, not the day it was written: "з 24
+# лютого 2022 року волонтери...", "since February 24, 2022".
+_REFERENCE_WORDS = frozenset("з із зі від після до починаючи з початку с со после по since from after until before till".split())
+_LAST_WORD = re.compile(r"([^\W\d_]+)[\s,]*$")
+
+
+def dateline(text: str) -> tuple[dt.date, str] | None:
+    """The first date of the text that is not one it refers to ("з 24 лютого 2022")."""
+    for position, date, evidence in _dates_at(text):
+        before = _LAST_WORD.search(text[max(0, position - 24) : position])
+        if before and before.group(1).lower() in _REFERENCE_WORDS:
+            continue
+        return date, evidence
+    return None
+
+
+def _dates_at(text: str) -> list[tuple[int, dt.date, str]]:
     found: list[tuple[int, dt.date, str]] = []
     for window_start, window_end in _year_windows(text):
         for position, date, evidence in _dates_in(text[window_start:window_end]):
@@ -72,7 +94,7 @@ def find_dates(text: str) -> list[tuple[dt.date, str]]:
     for position, date, evidence in sorted(found, key=lambda f: f[0]):
         if position not in seen:
             seen.add(position)
-            unique.append((date, evidence))
+            unique.append((position, date, evidence))
     return unique
 
 
@@ -109,6 +131,9 @@ def _dates_in(text: str) -> list[tuple[int, dt.date, str]]:
         add(match, _safe_date(int(match[1]), int(match[2]), int(match[3])))
     for match in _NUMERIC.finditer(text):
         add(match, _safe_date(int(match[3]), int(match[2]), int(match[1])))
+    for match in _SLASH.finditer(text):
+        first, second = int(match[1]), int(match[2])
+        add(match, _safe_date(int(match[3]), first, second) if second > 12 else _safe_date(int(match[3]), second, first))
     for match in _MONTH_YEAR.finditer(text):
         add(match, _safe_date(int(match[2]), _MONTHS[match[1].lower()], 1))
     return found

@@ -160,10 +160,35 @@ _ADJ_ENDINGS_RU = {"ая": P_ADJ_F, "яя": P_ADJ_F_SOFT, "ое": P_ADJ_N, "ее
                    "ые": P_ADJ_PL, "ие": P_ADJ_PL, "ый": P_ADJ_M, "ой": P_ADJ_M}
 
 
+# Romanisations of one name differ (Kryvyi Rih, Krivyi Rih, Kriviy Rig, Kryvyy Rih; Zhovti
+# Vody, Zhovti Vodi): Latin words are compared by a key that folds the usual variants of
+# the same Cyrillic letters (и/і/й/ї as y, i, j, yi, iy; г as h or g; х as kh or h; я, ю, є
+# with y-, i- or j-) and doubled letters.
+_LATIN_FOLDS = (
+    ("shch", "sc"), ("sch", "sc"), ("kh", "h"), ("zh", "z"), ("ch", "c"), ("sh", "s"), ("ts", "c"),
+    ("tz", "c"), ("g", "h"), ("w", "v"), ("yi", "i"), ("iy", "i"), ("yy", "i"), ("ij", "i"),
+    ("yj", "i"), ("ii", "i"), ("ye", "e"), ("ie", "e"), ("je", "e"), ("ya", "a"), ("ia", "a"),
+    ("ja", "a"), ("yu", "u"), ("iu", "u"), ("ju", "u"), ("yo", "o"), ("io", "o"), ("y", "i"),
+    ("j", "i"),
+)
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@functools.lru_cache(maxsize=65536)
+def _latin_key(word: str) -> str:
+    """The romanisation key of a Latin word ("kryvyi" and "kriviy" give "krivi"); a
+    possessive "'s" is kept."""
+    base, apostrophe, rest = word.partition("'")
+    for old, new in _LATIN_FOLDS:
+        if old in base:
+            base = base.replace(old, new)
+    return _DOUBLED.sub(r"\1", base) + apostrophe + rest
+
+
 def _stem(word: str, hint: str | None, min_stem: int) -> tuple[str, int]:
     """(stem, paradigm) of one word of a name, from its nominative ending."""
     if word.isascii():
-        return word, P_LATIN
+        return _latin_key(word), P_LATIN
     if hint == "fixd":
         return word, P_EXACT
     cut, pid = 0, P_EXACT
@@ -463,7 +488,8 @@ class _Builder:
             pieces = [piece for piece in re.split(r"[\-‐‑]", part) if piece]
             for position, piece in enumerate(pieces):
                 if position < len(pieces) - 1:
-                    words.append((piece, P_EXACT))  # the first half of a compound does not decline
+                    # the first half of a compound does not decline
+                    words.append((_latin_key(piece) if piece.isascii() else piece, P_EXACT))
                     continue
                 hint, word_flags = (None, 0) if piece.isascii() else self.analyse(piece)
                 words.append(_stem(piece, hint, 3 if single else 2))
@@ -558,7 +584,7 @@ class _Builder:
             raise AliasError(f"{label}: cannot read the alias file: {error}") from error
         if not isinstance(document, dict):
             raise AliasError(f"{label}: expected a mapping with 'places' and 'blocked'")
-        unknown = set(document) - {"places", "blocked"}
+        unknown = set(document) - {"places", "blocked", "era"}  # "era" is pipelines/relevance/era.py's
         if unknown:
             raise AliasError(f"{label}: unknown top-level keys {sorted(unknown)}")
         for number, item in enumerate(document.get("places") or [], start=1):
@@ -570,7 +596,7 @@ class _Builder:
             words, _ = self.spell(form)
             self.add(words, KW_NONE, PRIORITY_BLOCK, None, "alias")
         for form in _strings(label, "blocked", "exact", blocked.get("exact")):
-            self.add(tuple((word, P_EXACT) for word in _name_words(form)), KW_NONE, PRIORITY_BLOCK, None, "alias")
+            self.add(tuple((_latin_key(word) if word.isascii() else word, P_EXACT) for word in _name_words(form)), KW_NONE, PRIORITY_BLOCK, None, "alias")
 
     _ALIAS_KEYS = frozenset(
         "name category raion hromada forms exact adjectives keyword needs_support drop only_after "
@@ -598,7 +624,7 @@ class _Builder:
             words, _ = self.spell(form)
             self.add(words, keyword, PRIORITY_NAME, place, "alias", flags)
         for form in _strings(where, "exact", None, item.get("exact")):
-            words = tuple((word, P_EXACT) for word in _name_words(form))
+            words = tuple((_latin_key(word) if word.isascii() else word, P_EXACT) for word in _name_words(form))
             self.add(words, keyword, PRIORITY_NAME, place, "alias", flags)
         for form in _strings(where, "adjectives", None, item.get("adjectives")):
             words = tuple(_adjective_stem(word) for word in _name_words(form))
@@ -737,11 +763,18 @@ class Gazetteer:
             number: self._region[row[0]] for number, row in enumerate(self._places) if row[5]
         }
         self._memo: dict[str, tuple[_Entry, ...]] = {}
+        self._categories: dict[str, str] | None = None
         self._index = index  # what the disk cache holds
 
     def place(self, code: str) -> Place | None:
         """The place of the region with this KATOTTG code."""
         return self._region.get(code)
+
+    def category(self, code: str) -> str | None:
+        """The codifier category (O, K, P, H, M, T, X, C, B) of any place of the country."""
+        if self._categories is None:
+            self._categories = {row[0]: row[1] for row in self._places}
+        return self._categories.get(code)
 
     # finding --------------------------------------------------------------------------------
 
@@ -756,7 +789,7 @@ class Gazetteer:
         if not text:
             return [], []
         norm = _normalise_text(text)
-        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(norm)]
+        tokens = [(m.start(), m.end(), _latin_key(word) if word.isascii() else word) for m in _TOKEN.finditer(norm) for word in (m.group(),)]
         spans = self._spans(text, norm, tokens)
         if not spans:
             return [], []

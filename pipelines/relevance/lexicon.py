@@ -1,16 +1,18 @@
-"""The researcher-edited lexicon, compiled for lemma matching.
+"""The researcher-edited lexicon, compiled into an index of word forms.
 
 A lexicon file (YAML) groups terms by signal and, inside a signal, optionally by group
 (service areas, modes). Term syntax, for every language:
 
 * a plain word matches any inflection of it: ``волонтер`` matches волонтери, волонтерів,
-  волонтерами (their lemmas meet);
-* a word ending in ``*`` matches any word starting so, as written or as a lemma:
-  ``волонтерськ*`` matches волонтерський, волонтерського, волонтерська;
+  волонтерами (pymorphy3 gives the forms of its lexemes, Ukrainian and Russian, once);
+* a word ending in ``*`` matches any word starting so: ``волонтерськ*`` matches
+  волонтерський, волонтерського, волонтерська;
 * several words are a phrase, matched as consecutive words: ``збір коштів`` matches
   "збір коштів", "збору коштів", "зборів коштів";
 * a word after ``=`` matches only as written: ``=збираємо`` (we collect) but not
-  "збирають" (they collect), where the person is the point.
+  "збирають" (they collect), where the person is the point;
+* a word in capitals is an abbreviation and matches only in capitals: ``ГО`` (an NGO) is
+  not the particle "го".
 
 Later files add terms to the same signal and group.
 """
@@ -18,7 +20,7 @@ Later files add terms to the same signal and group.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from typing import Any
 import yaml
 
 from crawler.core.errors import ConfigError
-from pipelines.relevance.morphology import Lemmatizer, Token, fold
+from pipelines.relevance.morphology import Lemmatizer, Tokens, fold
 
 __all__ = ["Lexicon", "TermMatch", "load_lexicon"]
 
@@ -35,16 +37,17 @@ _PREFIX_KEY = 3
 
 @dataclass(frozen=True, slots=True)
 class _Word:
-    prefix: str | None  # for stems (term word ending in *)
-    lemmas: frozenset[str]  # for plain words
+    prefix: str | None = None  # for stems (term word ending in *)
+    forms: frozenset[str] = frozenset()  # for plain words: every inflected form
     exact: str | None = None  # for words written =like_this
+    upper: int = 0  # an abbreviation (ГО, БФ, ОВА): this many first letters must be capitals
 
-    def matches(self, token: Token, lemmas: frozenset[str]) -> bool:
+    def matches(self, word: str) -> bool:
         if self.exact is not None:
-            return token.lower == self.exact
+            return word == self.exact
         if self.prefix is not None:
-            return token.lower.startswith(self.prefix) or any(lemma.startswith(self.prefix) for lemma in lemmas)
-        return not self.lemmas.isdisjoint(lemmas)
+            return word.startswith(self.prefix)
+        return word in self.forms
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +56,7 @@ class _Term:
     group: str
     text: str
     words: tuple[_Word, ...]
+    capitals: bool = False  # some word is an abbreviation (checked against the text as written)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,62 +67,89 @@ class TermMatch:
     start: int  # character offsets of the matched words
     end: int
     sentence: int
+    index: int = 0  # position of the first word among the text's words
 
 
 class Lexicon:
-    """Compiled terms, indexed by their first word's lemmas and prefixes.
+    """Compiled terms, indexed by every form of their first word and by prefix.
 
-    Which terms a word form can start is worked out once per form and language and kept:
-    a crawl meets the same forms again and again.
+    Which terms a word form can start is worked out once per form and kept: a crawl meets
+    the same forms again and again.
     """
 
     def __init__(self, terms: tuple[_Term, ...]):
         self.terms = terms
-        by_lemma: dict[str, list[_Term]] = defaultdict(list)
+        by_form: dict[str, list[_Term]] = defaultdict(list)
         by_prefix: dict[str, list[_Term]] = defaultdict(list)
+        # Phrases whose first two words are plain words or exact forms are indexed by the pair:
+        # "з ініціативи...", "на потреби..." start at every "з" and "на" of a page otherwise.
+        by_pair: dict[tuple[str, str], list[_Term]] = defaultdict(list)
         for term in terms:
             first = term.words[0]
-            if first.exact is not None:
-                by_lemma[first.exact].append(term)  # a word's own form is always among its lemmas
+            if len(term.words) > 1 and first.prefix is None and term.words[1].prefix is None:
+                second = term.words[1]
+                for form in _forms(first):
+                    for next_form in _forms(second):
+                        by_pair[(form, next_form)].append(term)
+            elif first.exact is not None:
+                by_form[first.exact].append(term)
             elif first.prefix is not None:
                 by_prefix[first.prefix[:_PREFIX_KEY]].append(term)
             else:
-                for lemma in first.lemmas:
-                    by_lemma[lemma].append(term)
-        self._by_lemma = {k: tuple(v) for k, v in by_lemma.items()}
+                for form in first.forms:
+                    by_form[form].append(term)
+        self._by_form = {k: tuple(v) for k, v in by_form.items()}
         self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
-        self._starts: dict[tuple[str, str], tuple[_Term, ...]] = {}
+        self._by_pair = {k: tuple(v) for k, v in by_pair.items()}
+        self._pair_firsts = frozenset(first for first, _ in by_pair)
+        self._starts: dict[str, tuple[_Term, ...]] = {}
 
-    def match(self, tokens: Sequence[Token], lemma_sets: Sequence[frozenset[str]], language: str) -> list[TermMatch]:
-        """Every term occurrence in the token stream (with each token's lemmas), in text order."""
+    def match(self, tokens: Tokens) -> list[TermMatch]:
+        """Every term occurrence among the words of a text, in text order."""
         found: list[TermMatch] = []
         starts = self._starts
-        size = len(tokens)
-        for index, token in enumerate(tokens):
-            key = (token.lower, language)
-            candidates = starts.get(key)
+        by_pair = self._by_pair
+        pair_firsts = self._pair_firsts
+        words = tokens.words
+        size = len(words)
+        for index, word in enumerate(words):
+            candidates = starts.get(word)
             if candidates is None:
-                candidates = starts[key] = self._starting(token, lemma_sets[index])
+                candidates = starts[word] = self._starting(word)
+            if word in pair_firsts and index + 1 < size:
+                paired = by_pair.get((word, words[index + 1]))
+                if paired:
+                    candidates = candidates + paired if candidates else paired
+            if not candidates:
+                continue
             for term in candidates:
-                words = term.words
-                if len(words) == 1:
-                    found.append(TermMatch(term.signal, term.group, term.text, token.start, token.end, token.sentence))
+                parts = term.words
+                last = index + len(parts) - 1
+                if last > index:
+                    if last >= size or not all(parts[k].matches(words[index + k]) for k in range(1, len(parts))):
+                        continue
+                if term.capitals and any(part.upper and not tokens.is_upper(index + k, part.upper) for k, part in enumerate(parts)):
                     continue
-                last = index + len(words) - 1
-                if last < size and all(words[k].matches(tokens[index + k], lemma_sets[index + k]) for k in range(1, len(words))):
-                    found.append(TermMatch(term.signal, term.group, term.text, token.start, tokens[last].end, token.sentence))
+                start = tokens.starts[index]
+                found.append(TermMatch(term.signal, term.group, term.text, start, tokens.ends[last], tokens.sentence_of(start), index))
         return found
 
-    def _starting(self, token: Token, lemmas: frozenset[str]) -> tuple[_Term, ...]:
+    def _starting(self, word: str) -> tuple[_Term, ...]:
+        # The parts of a compound are words of their own: "психологи-волонтери".
+        keys = [word, *(part for part in word.split("-") if len(part) > 2)] if "-" in word else [word]
         candidates: dict[int, _Term] = {}
-        for lemma in lemmas:
-            for term in self._by_lemma.get(lemma, ()):
-                candidates[id(term)] = term
-            for term in self._by_prefix.get(lemma[:_PREFIX_KEY], ()):
-                candidates[id(term)] = term
-        for term in self._by_prefix.get(token.lower[:_PREFIX_KEY], ()):
-            candidates[id(term)] = term
-        return tuple(term for term in candidates.values() if term.words[0].matches(token, lemmas))
+        for key in keys:
+            for term in self._by_form.get(key, ()):
+                if len(term.words) == 1 or key == word:
+                    candidates[id(term)] = term
+            for term in self._by_prefix.get(key[:_PREFIX_KEY], ()):
+                if term.words[0].matches(key) and (len(term.words) == 1 or key == word):
+                    candidates[id(term)] = term
+        return tuple(candidates.values())
+
+
+def _forms(word: _Word) -> frozenset[str]:
+    return frozenset((word.exact,)) if word.exact is not None else word.forms
 
 
 def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
@@ -140,7 +171,8 @@ def load_lexicon(paths: Iterable[Path], lemmatizer: Lemmatizer) -> Lexicon:
     terms = []
     for (signal, group), texts in collected.items():
         for text in dict.fromkeys(texts):
-            terms.append(_Term(signal, group, text, tuple(_compile_word(w, lemmatizer) for w in fold(text).lower().split())))
+            words = tuple(_compile_word(w, lemmatizer) for w in fold(text).split())
+            terms.append(_Term(signal, group, text, words, any(w.upper for w in words)))
     return Lexicon(terms=tuple(terms))
 
 
@@ -166,9 +198,14 @@ def _terms(shown: str, field: str, by_language: Any, bucket: list[str]) -> None:
         bucket.extend(w.strip() for w in words)
 
 
-def _compile_word(word: str, lemmatizer: Lemmatizer) -> _Word:
+def _compile_word(written: str, lemmatizer: Lemmatizer) -> _Word:
+    # An abbreviation is written in capitals: "ГО" (an NGO) is not the particle "го", "КП"
+    # (a municipal enterprise) not a word's fragment.
+    bare = written.strip("=*")
+    upper = len(bare) if len(bare) >= 2 and bare.isupper() else 0
+    word = written.lower()
     if word.startswith("=") and len(word) > 1:
-        return _Word(prefix=None, lemmas=frozenset(), exact=word[1:])
+        return _Word(exact=word[1:], upper=upper)
     if word.endswith("*") and len(word) > 1:
-        return _Word(prefix=word[:-1], lemmas=frozenset())
-    return _Word(prefix=None, lemmas=lemmatizer.lemmas(word, "any") | {word})
+        return _Word(prefix=word[:-1], upper=upper)
+    return _Word(forms=lemmatizer.forms(word), upper=upper)

@@ -24,6 +24,7 @@ COMMANDS = {
     "import": "ingest",
     "rescore": "rescore",
     "evaluate": "evaluate",
+    "calibrate": "calibrate",
     "sources": "sources",
     "serve": "serve",
     "users": "users",

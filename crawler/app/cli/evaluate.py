@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from crawler.app.cli.common import command_parser, config_of
 from crawler.app.cli.status import table
-from crawler.core.documents import read_documents
-from pipelines.relevance import engine_from_config
-from pipelines.relevance.evaluation import evaluate
+from crawler.core.errors import BadInput
 
 EXAMPLES = """
 coprod evaluate tests/data/devset.jsonl
-coprod evaluate labelled.jsonl --json        # {"precision", "recall", "f1", "average_precision",
-                                             #  "direction_accuracy", "mode_accuracy", "n", ...}
-coprod evaluate labelled.jsonl --threshold 5 --worst 10
+coprod evaluate ../shared/realdata/labelled-pages/real-dev.jsonl --cv 5 --json
+coprod evaluate labelled.jsonl --threshold 0.3 --worst 10
+
+When the weights (flag.weights) were learned from the evaluated file, the figures are K-fold
+cross-validated (default K = 5): each fold is judged by weights and a threshold learned
+without it, from the other folds and the other files the weights were learned from
+(--train to name them). Figures on a file the weights learned from are never reported
+in-sample.
+
+--json prints: n, cross_validated (K or null), precision, recall, f1, precision_at_recall,
+average_precision, precision_at_95_recall, direction_accuracy, mode_accuracy,
+direction_accuracy_relevant, mode_accuracy_relevant, direction_confusion, mode_confusion.
 
 labelled format: one JSON object a line with id, url, text (or html), optional published and
 lang, and labels: relevant (bool), direction (C2C/C2G/G2C/none), mode (co-design/co-delivery/
@@ -28,26 +36,61 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = command_parser(commands, "evaluate", "Score a labelled file and report flag, ranking, direction and mode quality.", EXAMPLES)
     parser.add_argument("file", type=Path, metavar="FILE.jsonl", help="labelled documents")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-    parser.add_argument("--threshold", type=float, metavar="SCORE", help="flag threshold (default: flag.threshold of seeds.yaml)")
+    parser.add_argument("--cv", type=int, metavar="K", help="K-fold cross-validation (default: 5 when the weights were learned from FILE, else none)")
+    parser.add_argument("--train", type=Path, nargs="*", metavar="FILE.jsonl",
+                        help="the other labelled files to learn from in cross-validation (default: those the weights file names)")
+    parser.add_argument("--threshold", type=float, metavar="P", help="flag threshold, a probability (default: flag.threshold, else the weights file's)")
     parser.add_argument("--worst", type=int, default=5, metavar="N", help="how many worst misses to show (default: 5)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from crawler.core.documents import read_documents
+    from pipelines.relevance import engine_from_config
+    from pipelines.relevance.evaluation import cross_validate, evaluate, file_sha256, read_labelled, report
+    from pipelines.relevance.model import DEFAULT_C
+
+    if args.cv is not None and args.cv < 2:
+        raise BadInput("--cv needs at least 2 folds")
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        raise BadInput("--threshold is a probability between 0 and 1")
     config = config_of(args)
-    report = evaluate(engine_from_config(config, args.threshold), read_documents(args.file, labelled=True), worst=args.worst)
+    engine = engine_from_config(config, args.threshold)
+    if not args.file.is_file():
+        raise BadInput(f"{args.file}: no such file")
+    trained_on = engine.weights.meta.get("trained_on") or []
+    learned_from_it = file_sha256(args.file) in {entry.get("sha256") for entry in trained_on}
+    folds = args.cv or (5 if learned_from_it else None)
+    if folds is None:
+        result = evaluate(engine, read_documents(args.file, labelled=True), worst=args.worst)
+    else:
+        evaluated = read_labelled(engine, args.file)
+        if args.train is not None:
+            train_paths = list(args.train)
+        else:
+            train_paths = [Path(entry["file"]) for entry in trained_on if entry.get("sha256") != evaluated.sha256]
+            missing = [p for p in train_paths if not p.is_file()]
+            if missing:
+                print(f"coprod: note: not found, left out of training: {', '.join(map(str, missing))}", file=sys.stderr)
+                train_paths = [p for p in train_paths if p.is_file()]
+        others = [read_labelled(engine, path) for path in train_paths if path.resolve() != args.file.resolve()]
+        c = float((engine.weights.meta.get("regularisation") or {}).get("C", DEFAULT_C))
+        recall = float((engine.weights.meta.get("threshold_rule") or {}).get("recall", 0.97))
+        verdicts = cross_validate(engine, evaluated, others, k=folds, c=c, recall=recall)
+        result = report([(r.doc, v) for r, v in zip(evaluated.records, verdicts)], worst=args.worst, cross_validated=folds)
     if args.json:
-        print(json.dumps(report.figures() | {"direction_confusion": report.direction_confusion, "mode_confusion": report.mode_confusion}, ensure_ascii=False))
+        print(json.dumps(result.figures() | {"direction_confusion": result.direction_confusion, "mode_confusion": result.mode_confusion}, ensure_ascii=False))
         return 0
-    print(f"{report.n} documents")
-    print(table(["measure", "value"], [[k, v] for k, v in report.figures().items() if k != "n"]))
-    for name, confusion in (("direction", report.direction_confusion), ("mode", report.mode_confusion)):
+    how = f", {folds}-fold cross-validated" if folds else ""
+    print(f"{result.n} documents{how}")
+    print(table(["measure", "value"], [[k, v] for k, v in result.figures().items() if k not in ("n", "cross_validated")]))
+    for name, confusion in (("direction", result.direction_confusion), ("mode", result.mode_confusion)):
         labels = list(confusion)
         print(f"\n{name} confusion (rows: labelled, columns: predicted)")
         print(table([""] + labels, [[truth] + [confusion[truth][p] for p in labels] for truth in labels]))
-    if report.worst_misses:
+    if result.worst_misses:
         print("\nworst misses")
-        for miss in report.worst_misses:
+        for miss in result.worst_misses:
             kind = "missed" if miss["relevant"] else "false flag"
             print(f"  {miss['id']} ({kind}, score {miss['score']}): {miss['url']}")
             print(f"    labelled: {miss['label']}")

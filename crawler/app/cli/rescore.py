@@ -11,14 +11,14 @@ from pipelines.relevance import engine_from_config
 from storage.db import open_catalogue
 
 EXAMPLES = """
-coprod rescore                      # after editing the lexicon, place aliases or flag.threshold
-coprod rescore --threshold 6        # try another threshold without editing seeds.yaml
+coprod rescore                      # after editing the lexicon, place aliases, weights or flag.threshold
+coprod rescore --threshold 0.3      # try another threshold (a probability) without editing seeds.yaml
 """
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = command_parser(commands, "rescore", "Re-run the relevance engine over the stored pages and report how the flags changed.", EXAMPLES)
-    parser.add_argument("--threshold", type=float, metavar="SCORE", help="flag threshold (default: flag.threshold of seeds.yaml)")
+    parser.add_argument("--threshold", type=float, metavar="P", help="flag threshold, a probability (default: flag.threshold, else the weights file's)")
     parser.set_defaults(run=run)
 
 
