@@ -290,6 +290,17 @@ class WorkerPool:
 # --- the worker's side ------------------------------------------------------------------------
 
 
+def _log_fds() -> set[int]:
+    loggers = [logging.root, *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    fds = set()
+    for handler in (h for lg in loggers for h in lg.handlers):
+        try:
+            fds.add(handler.stream.fileno())  # type: ignore[attr-defined]
+        except (AttributeError, OSError, ValueError):
+            pass  # not a stream handler, or its stream is not a file
+    return fds
+
+
 def _serve(sock: socket.socket, run: Callable[[Any], Any]) -> None:
     """A worker's life: pages in, outcomes out, until the parent closes the socket."""
     # The parent's signal handling is not ours: a Ctrl-C reaches the whole process group, and
@@ -298,9 +309,10 @@ def _serve(sock: socket.socket, run: Callable[[Any], Any]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for number in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
         signal.signal(number, signal.SIG_DFL)
-    # Nothing of the parent's but the standard streams: its connections, files and event
-    # loop stay its own.
-    keep = {0, 1, 2, sock.fileno()}
+    # Nothing of the parent's but the standard streams and the log files (a worker's warnings
+    # belong in the crawl's log; its handlers append, line by line): its connections, other
+    # files and event loop stay its own.
+    keep = {0, 1, 2, sock.fileno(), *_log_fds()}
     for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
         fd = int(name)
         if fd not in keep:

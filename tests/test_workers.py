@@ -7,6 +7,7 @@ chain run in workers gives the same pages as the chain run in the process."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import signal
 from collections import Counter
@@ -244,3 +245,29 @@ def test_a_crawl_whose_workers_are_killed_loses_no_page(tmp_path: Path) -> None:
     assert not any(p["drop_reason"] for p in pages.values())
     assert counts["coprod/workers/died"] == 2
     assert counts.get("coprod/workers/retried", 0) == counts.get("coprod/workers/crashed", 0) <= 2
+
+
+def test_a_workers_log_records_reach_the_crawls_log_file(tmp_path: Path) -> None:
+    # A worker closes the parent's files but its log files: a stage's warning (trafilatura's,
+    # the engine's) lands in the crawl's log, not in a "Logging error" on the terminal.
+    log_file = tmp_path / "crawl.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    logging.root.addHandler(handler)
+
+    def run(item: str) -> str:
+        logging.getLogger("tests.worker").warning("worker %d read %s", os.getpid(), item)
+        return item
+
+    try:
+        pool = WorkerPool(run, size=2).start()
+        try:
+            outcomes = collect(pool, ["a", "b", "c"])
+        finally:
+            pool.close()
+    finally:
+        logging.root.removeHandler(handler)
+        handler.close()
+    assert sorted(o[1] for o in outcomes.values()) == ["a", "b", "c"]
+    lines = log_file.read_text(encoding="utf-8").splitlines()
+    assert sorted(line.rsplit(" ", 1)[1] for line in lines if "read" in line) == ["a", "b", "c"]
+    assert all(f"worker {os.getpid()} " not in line for line in lines)
