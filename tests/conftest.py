@@ -93,10 +93,10 @@ def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in overrides} | (env or {})
 
 
-def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`coprod ARGS` in a subprocess (a crawl needs a fresh Twisted reactor)."""
     return subprocess.run(
-        [sys.executable, "-m", "crawler.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=clean_env(env)
+        [sys.executable, "-m", "crawler.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=clean_env(env), cwd=cwd
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,10 +81,22 @@ def load_weights(path: Path) -> Weights:
     return Weights(float(data["intercept"]), {str(k): float(v) for k, v in signals.items()}, float(data["threshold"]), meta)
 
 
+def training_files(weights: Weights, path: Path, but: str | None = None) -> list[Path]:
+    """The labelled files the weights at `path` learned from (named relative to that file),
+    but the one whose SHA-256 is `but`."""
+    entries = weights.meta.get("trained_on") or []
+    return [Path(path).parent / e["file"] for e in entries if e.get("file") and (but is None or e.get("sha256") != but)]
+
+
 def dump_weights(weights: Weights, path: Path, header: str) -> None:
+    """Write the weights file; the labelled files are named relative to it, so a clone
+    anywhere (and `coprod evaluate` run from any folder) finds them."""
+    meta = dict(weights.meta)
+    folder = Path(path).resolve().parent
+    meta["trained_on"] = [entry | {"file": os.path.relpath(Path(entry["file"]).resolve(), folder)} for entry in meta.get("trained_on") or []]
     document = {
         "version": FORMAT_VERSION,
-        **dict(weights.meta),
+        **meta,
         "intercept": round(weights.intercept, 4),
         "threshold": round(weights.threshold, 4),
         "signals": {name: round(value, 4) for name, value in sorted(weights.weights.items())},

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from crawler.core.documents import read_documents
     from pipelines.relevance import engine_from_config
     from pipelines.relevance.evaluation import cross_validate, evaluate, file_sha256, read_labelled, report
-    from pipelines.relevance.model import DEFAULT_C
+    from pipelines.relevance.model import DEFAULT_C, training_files
 
     if args.cv is not None and args.cv < 2:
         raise BadInput("--cv needs at least 2 folds")
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         if args.train is not None:
             train_paths = list(args.train)
         else:
-            train_paths = [Path(entry["file"]) for entry in trained_on if entry.get("sha256") != evaluated.sha256]
+            train_paths = training_files(engine.weights, config.weights_path, but=evaluated.sha256)
             missing = [p for p in train_paths if not p.is_file()]
             if missing:
                 print(f"coprod: note: not found, left out of training: {', '.join(map(str, missing))}", file=sys.stderr)
