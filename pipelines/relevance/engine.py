@@ -42,7 +42,7 @@ from pipelines.relevance.gazetteer import Gazetteer, PlaceMatch, load_gazetteer
 from pipelines.relevance.identifiers import find_identifiers
 from pipelines.relevance.lexicon import Lexicon, TermMatch, load_lexicon
 from pipelines.relevance.model import Weights, load_weights
-from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, fold, is_personal_name, tokenize, voice_features
+from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, clear_form_caches, fold, is_personal_name, tokenize, voice_features
 from pipelines.relevance.pagetype import page_type
 
 __all__ = ["DIRECTIONS", "MODES", "SIGNALS", "Assessment", "Engine", "build_engine"]
@@ -224,6 +224,15 @@ class Engine:
         self.window = window
         self.threshold = weights.threshold if threshold is None else threshold
         self._homes: dict[str, list[PlaceMatch]] = {}
+
+    def clear_caches(self) -> None:
+        """Forget every word form seen so far (the lexicon's, the gazetteer's and the
+        morphology's memos): the next page costs what it costs a fresh process. Verdicts do
+        not change; `bench/relevance.py` measures its cold pass after this."""
+        self.lexicon.clear_memo()
+        self.gazetteer.clear_memo()
+        clear_form_caches()
+        self._homes.clear()
 
     def with_weights(self, weights: Weights, threshold: float | None = None) -> Engine:
         """The same engine weighing its signals with other weights (cross-validation)."""

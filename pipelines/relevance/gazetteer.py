@@ -776,6 +776,11 @@ class Gazetteer:
             self._categories = {row[0]: row[1] for row in self._places}
         return self._categories.get(code)
 
+    def clear_memo(self) -> None:
+        """Forget the first-word lookups of the tokens seen so far."""
+        self._memo.clear()
+        _latin_key.cache_clear()
+
     # finding --------------------------------------------------------------------------------
 
     def find(self, text: str) -> list[PlaceMatch]:

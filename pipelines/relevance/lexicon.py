@@ -134,6 +134,10 @@ class Lexicon:
                 found.append(TermMatch(term.signal, term.group, term.text, start, tokens.ends[last], tokens.sentence_of(start), index))
         return found
 
+    def clear_memo(self) -> None:
+        """Forget which terms the word forms seen so far start."""
+        self._starts.clear()
+
     def _starting(self, word: str) -> tuple[_Term, ...]:
         # The parts of a compound are words of their own: "психологи-волонтери".
         keys = [word, *(part for part in word.split("-") if len(part) > 2)] if "-" in word else [word]

@@ -38,6 +38,7 @@ __all__ = [
     "can_be_subject",
     "is_personal_name",
     "Tokens",
+    "clear_form_caches",
     "fold",
     "sentence_spans",
     "tokenize",
@@ -274,6 +275,15 @@ class Lemmatizer:
                     if any(other.normal_form == lemma for other in analyser.parse(form.word))
                 )
         return frozenset(forms)
+
+
+def clear_form_caches() -> None:
+    """Forget what was worked out per word form (person features, subject readings, personal
+    names): the next page is read as by a fresh process (a benchmark's cold pass)."""
+    _VOICE_CACHE.clear()
+    _voice.cache_clear()
+    _subject.cache_clear()
+    _personal.cache_clear()
 
 
 def _analyser_languages(language: str) -> tuple[str, ...]:
