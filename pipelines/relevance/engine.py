@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pipelines.relevance._regex import guarded
 from pipelines.relevance.dates import DateFinding, dateline, mentioned_years, parse_iso_date
 from pipelines.relevance.era import EraCues, anniversary_year, load_era
 from pipelines.relevance.furniture import strip_furniture
@@ -626,12 +627,12 @@ def _longest_actors(matches: list[TermMatch]) -> list[TermMatch]:
 _HQ_WORDS = ("штаб", "Штаб", "хаб", "центр", "Центр", "пункт", "Пункт")
 # "гуманітарний штаб громади", "штаб при міській раді": an HQ of the hromada or the council
 # is the municipality's.
-_MUNICIPAL_HQ = re.compile(
+_MUNICIPAL_HQ = guarded(
     r"\b(?:гуманітарн\w*\s+)?(?:штаб\w*|хаб\w*|центр\w*|пункт\w*)\s+(?:[\w'’-]+\s+){0,2}?(?:громад\w*|міськ\w*\s+рад\w*|міськради|селищн\w*\s+рад\w*|сільськ\w*\s+рад\w*|ова|мва|ода|виконком\w*|горсовет\w*|городск\w*\s+совет\w*|общин\w*)\b",
     re.IGNORECASE,
 )
 _PROVIDER_WORDS = frozenset({"від", "од", "от", "from", "by"})
-_BACKGROUND = re.compile(
+_BACKGROUND = guarded(
     r"на балансі|балансоутримувач|у власності|належить|не фінансу|не фінансован|призупин|скасован|не працює|не діє|"
     r"за даними|за статистикою|відсот|\d\s*%|отримали лише|на балансе|в собственности|принадлежит|не финансир|приостановл|"
     r"по данным|процент|owned by|on the balance|not funded|suspended|according to",
@@ -639,17 +640,17 @@ _BACKGROUND = re.compile(
 )
 # "в рамках благодійного проєкту ПриватБанку", "ініціатива міської влади": whose project it is.
 _PROJECT_WORDS = re.compile(r"(?:проєкт|проект|ініціатив|инициатив|акці|акци|програм|марафон|project|initiative|programme|program)\w*$")
-_INTERNATIONAL_NAME = re.compile(r"\b(?:[A-Z][\w'’-]+\s+){1,4}(?:Mission|International|Relief|Corps|Without Borders)\b")
-_FUNDRAISING = re.compile(r"\b(?:збір|збору|збором|збирає|збирають|збира\w+|зібра\w+|марафон\w*|донат\w*|сбор\w*|собира\w+|собра\w+|fundrais\w*|raise[sd]?)\b", re.IGNORECASE)
+_INTERNATIONAL_NAME = guarded(r"\b(?:[A-Z][\w'’-]+\s+){1,4}(?:Mission|International|Relief|Corps|Without Borders)\b")
+_FUNDRAISING = guarded(r"\b(?:збір|збору|збором|збирає|збирають|збира\w+|зібра\w+|марафон\w*|донат\w*|сбор\w*|собира\w+|собра\w+|fundrais\w*|raise[sd]?)\b", re.IGNORECASE)
 # A text signed by an official ("... — міський голова Геннадій Боровик", "написав мер") is the
 # official's voice throughout.
-_SIGNED = re.compile(
+_SIGNED = guarded(
     r"(?:[-–—]\s*|\b(?:написав|написала|зазначив|зазначила|наголосив|наголосила|заявив|заявила|написал|написала|отметил|заявил)\s+)"
     r"(?:[\w'’]+\s+){0,2}?(?:міськ\w*\s+голов\w*|мер\w*|голов\w*\s+[\w'’]+\s+(?:ова|ода|мва|рва|адміністрац\w*|громад\w*|рад\w*)|начальни\w*|очільни\w*|городск\w*\s+голов\w*|мэр\w*|глав\w*\s+город\w*)\b[^.!?]{0,60}[.!?]?\s*$",
     re.IGNORECASE,
 )
 # Citizens turning to a state body for its service: "мешканці звернулися до департаменту".
-_APPEAL_TO_STATE = re.compile(r"\b(?:звернул\w*|звертаються|подали|обратил\w*|обращаются|applied)\b[^.!?]{0,40}\b(?:до|в|у|to)\b", re.IGNORECASE)
+_APPEAL_TO_STATE = guarded(r"\b(?:звернул\w*|звертаються|подали|обратил\w*|обращаются|applied)\b[^.!?]{0,40}\b(?:до|в|у|to)\b", re.IGNORECASE)
 
 
 def _actors(
@@ -892,7 +893,7 @@ _FROM = frozenset({"з", "із", "зі", "из", "от", "від", "from", "out"
 _TO = frozenset({"до", "в", "у", "во", "to", "into", "на"})
 _CLAUSE = re.compile(r"[,.;:!?()—–]")
 _NEGATION = re.compile(r"(?:^|\s)(?:а не|але не|не про|не у|не в|не на|не о|не об|а не в|not in|not about|rather than)\s")
-_ONWARD = re.compile(r"\b(?:прямують|прямує|прямуватимуть|їдуть|їде|поїдуть|вирушають|вирушить|дістатися|дістаються|рушають|"
+_ONWARD = guarded(r"\b(?:прямують|прямує|прямуватимуть|їдуть|їде|поїдуть|вирушають|вирушить|дістатися|дістаються|рушають|"
                      r"направляются|направятся|едут|поедут|отправляются|добраться|head(?:s|ing)? (?:on|to)|move on|travel on)\b", re.IGNORECASE)
 _LIST_JOINERS = frozenset({"та", "і", "й", "и", "and", "або", "или", "or"})
 _SETTLEMENT_WORDS = frozenset({"м", "місто", "міста", "місту", "с", "село", "села", "смт", "город", "города", "city", "town",
