@@ -32,6 +32,8 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from itertools import compress
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ from pipelines.relevance.gazetteer import Gazetteer, PlaceMatch, load_gazetteer
 from pipelines.relevance.identifiers import find_identifiers
 from pipelines.relevance.lexicon import Lexicon, TermMatch, load_lexicon
 from pipelines.relevance.model import Weights, load_weights
-from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, clear_form_caches, fold, is_personal_name, tokenize, voice_features
+from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, clear_form_caches, fold, is_personal_name, tokenize, voiced
 from pipelines.relevance.pagetype import page_type
 
 __all__ = ["DIRECTIONS", "MODES", "SIGNALS", "Assessment", "Engine", "build_engine"]
@@ -323,12 +325,9 @@ class Engine:
         for match in matches:
             by_signal[match.signal].append(match)
         voice: dict[int, set[str]] = defaultdict(set)
-        sentence_of = tokens.sentence_of
-        for word, start in zip(tokens.words, tokens.starts):
-            if word.endswith(_VERB_ENDS):
-                features = voice_features(word, language)
-                if features:
-                    voice[sentence_of(start)].update(features)
+        sentence_of, starts = tokens.sentence_of, tokens.starts
+        for index, features in voiced(tokens.words, language):
+            voice[sentence_of(starts[index])].update(features)
         lead = _lead_sentences(tokens, bool(title))
         lead_end = tokens.sentences[lead - 1][1] if len(tokens.sentences) >= lead else len(full)
 
@@ -407,7 +406,7 @@ class Engine:
         moved = {m.sentence for m in by_signal["displacement"]}
         evacuating = {m.sentence for m in by_signal["service"] if m.group == "evacuation"} | {
             m.sentence for m in by_signal["action"] if m.term.startswith(("евакую", "вивез", "вивоз", "эвакуир", "вывез", "вывоз", "evacuat"))
-        } | {tokens.sentence_of(start) for word, start in zip(tokens.words, tokens.starts) if word.startswith(_TRANSPORT_STEMS)}
+        } | {tokens.sentence_of(tokens.starts[i]) for i in compress(range(len(tokens.words)), map(_CARRIES, tokens.words))}
         actor_ends = sorted(m.end for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
         actor_starts = sorted(m.start for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
 
@@ -594,8 +593,6 @@ def build_engine(
 # --- who acts ---------------------------------------------------------------------------
 
 _ACTOR_SIGNALS = frozenset({"c2c_actor", "government", "non_citizen"})
-# The last letters a verb form with a person feature can end in (morphology._VERB_ENDING).
-_VERB_ENDS = ("о", "я", "ь", "м", "е", "и")
 _ELSEWHERE_CATEGORIES = frozenset("OKPHM")
 _NOT_PLACES = re.compile(r"(?:україн|украин|ukrain)", re.IGNORECASE)  # Українці, "Українська команда"
 _FOUNDATION = re.compile(r"фонд|foundation|fund")
@@ -674,9 +671,10 @@ def _actors(
             if signal == "c2c_actor":
                 name = "citizen" if match.group in citizen_groups else "residents"
             per_sentence[match.sentence].add(name)
-            if name in ("citizen", "residents", "government", "non_citizen") and _subject(tokens, match.index, language):
+            if name in ("citizen", "residents", "government", "non_citizen"):
                 known = first_actor.get(match.sentence)
-                if known is None or match.start < known[0]:
+                # whether it can be the subject only matters when it comes first (pymorphy3)
+                if (known is None or match.start < known[0]) and _subject(tokens, match.index, language):
                     first_actor[match.sentence] = (match.start, name)
     # The provider of a service is who it comes "from": "допомогу від Фонду Ріната Ахметова",
     # "отримують її від гуманітарної місії", "aid from the city council".
@@ -910,6 +908,7 @@ _EVACUATION = re.compile(r"(?:евакуац|евакую|евакуюв|вив�
 # Words of carrying people or goods somewhere ("везуть", "вивезли", "доставили").
 _TRANSPORT_STEMS = ("вез", "вивез", "вивоз", "привез", "перевез", "доставил", "возил", "возять", "возит", "вывез", "вывоз",
                     "brought", "taken", "transported", "moved")
+_CARRIES = methodcaller("startswith", _TRANSPORT_STEMS)
 # Who came by themselves: "родини, які евакуювалися з Херсонщини", "приїхали з Харкова".
 _CAME = re.compile(r"(?:евакуювал\w*с[яь]|евакуюються|виїхал\w*|виїжджа\w*|приїхал\w*|приїжджа\w*|втекл\w*|тікал\w*|переїхал\w*|прибул\w*|прибува\w*|"
                    r"эвакуировал\w*сь|уехал\w*|выехал\w*|приехал\w*|бежал\w*|переехал\w*|прибыл\w*|fled|came|arrived|moved|escaped)$")
@@ -1045,6 +1044,7 @@ def _terms_json(by_signal: dict[str, list[TermMatch]], tokens: Tokens) -> dict[s
     in the text (the review app highlights those)."""
     out: dict[str, list[dict[str, Any]]] = {}
     text = tokens.text
+    clipped: dict[int, str] = {}  # a sentence is the evidence of many terms
     for signal, matches in sorted(by_signal.items()):
         if not matches:
             continue
@@ -1052,10 +1052,13 @@ def _terms_json(by_signal: dict[str, list[TermMatch]], tokens: Tokens) -> dict[s
         for match in matches:
             row = rows.get((match.group, match.term))
             if row is None:
+                sentence = clipped.get(match.sentence)
+                if sentence is None:
+                    sentence = clipped[match.sentence] = _clip(tokens.sentence_text(match.sentence))
                 row = rows[(match.group, match.term)] = {
                     "term": match.term,
                     "group": match.group or None,
-                    "sentence": _clip(tokens.sentence_text(match.sentence)),
+                    "sentence": sentence,
                     "forms": [],
                 }
             form = text[match.start : match.end]
