@@ -113,3 +113,25 @@ def test_abbreviations_match_only_in_capitals(engine) -> None:
     lower = {(m.signal, m.term) for m in engine.lexicon.match(tokenize(fold("Го, сказав він, ходімо.")))}
     assert ("c2c_actor", "ГО") in upper
     assert ("c2c_actor", "ГО") not in lower
+
+
+def test_verdicts_do_not_depend_on_the_engine_caches(engine) -> None:
+    """The memos of word forms (lexicon, gazetteer, person features) only save work: a page
+    read with them empty, full, or full of other pages' forms gets the same verdict."""
+    documents = list(read_documents(DEVSET, labelled=True))[:40]
+
+    def verdicts() -> list[dict]:
+        return [
+            engine.assess(d.item("evaluate").text or "", title=d.item("evaluate").title, language=language).to_json()
+            for d in documents
+            for language in ("uk", "ru")
+        ]
+
+    engine.clear_caches()
+    cold = verdicts()
+    warm = verdicts()
+    engine.clear_caches()
+    for d in reversed(documents):  # other forms first, in another order
+        engine.assess(d.item("evaluate").text or "", language="en")
+    assert verdicts() == cold == warm
+    assert any(v["flagged"] for v in cold) and not all(v["flagged"] for v in cold)

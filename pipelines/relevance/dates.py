@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from pipelines.relevance._regex import guarded
+
 __all__ = ["DateFinding", "dateline", "find_dates", "in_window", "mentioned_years", "parse_iso_date", "publication_date"]
 
 _MONTHS = {
@@ -34,15 +36,15 @@ _MONTHS = {
     **dict.fromkeys(("восени", "осінню", "осенью", "autumn", "fall"), 10),
 }
 _MONTH_WORDS = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
-_DAY_MONTH_YEAR = re.compile(rf"\b(\d{{1,2}})(?:-?го)?\s+({_MONTH_WORDS})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
-_MONTH_DAY_YEAR = re.compile(rf"\b({_MONTH_WORDS})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
-_MONTH_YEAR = re.compile(rf"(?<![\d\w])({_MONTH_WORDS})\s+(?:of\s+)?(\d{{4}})\b", re.IGNORECASE)
-_NUMERIC = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.])")
+_DAY_MONTH_YEAR = guarded(rf"\b(\d{{1,2}})(?:-?го)?\s+({_MONTH_WORDS})\.?,?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_DAY_YEAR = guarded(rf"\b({_MONTH_WORDS})\.?\s+(\d{{1,2}}),?\s+(\d{{4}})\b", re.IGNORECASE)
+_MONTH_YEAR = guarded(rf"(?<![\d\w])({_MONTH_WORDS})\s+(?:of\s+)?(\d{{4}})\b", re.IGNORECASE)
+_NUMERIC = guarded(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.])")
 # 11/03/2018: day first unless the first number cannot be a month's day order (13/...)
-_SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
-_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_SLASH = guarded(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+_ISO = guarded(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _PLAUSIBLE_YEARS = range(1990, 2100)
-_YEAR = re.compile(r"(?<![\d.,])(19[9]\d|20\d\d)(?![\d.,]\d)")
+_YEAR = guarded(r"(?<![\d.,])(19[9]\d|20\d\d)(?![\d.,]\d)")
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def _dates_at(text: str) -> list[tuple[int, dt.date, str]]:
     return unique
 
 
-_YEAR_ANCHOR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_YEAR_ANCHOR = guarded(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _REACH = 40  # the longest "14-го листопада, 2022" form fits in this many characters before the year
 
 

@@ -32,9 +32,12 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from itertools import compress
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
+from pipelines.relevance._regex import guarded
 from pipelines.relevance.dates import DateFinding, dateline, mentioned_years, parse_iso_date
 from pipelines.relevance.era import EraCues, anniversary_year, load_era
 from pipelines.relevance.furniture import strip_furniture
@@ -42,7 +45,7 @@ from pipelines.relevance.gazetteer import Gazetteer, PlaceMatch, load_gazetteer
 from pipelines.relevance.identifiers import find_identifiers
 from pipelines.relevance.lexicon import Lexicon, TermMatch, load_lexicon
 from pipelines.relevance.model import Weights, load_weights
-from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, fold, is_personal_name, tokenize, voice_features
+from pipelines.relevance.morphology import CALL, IMPERSONAL, PLURAL_PAST, WE, Lemmatizer, Tokens, can_be_subject, clear_form_caches, fold, is_personal_name, tokenize, voiced
 from pipelines.relevance.pagetype import page_type
 
 __all__ = ["DIRECTIONS", "MODES", "SIGNALS", "Assessment", "Engine", "build_engine"]
@@ -225,6 +228,15 @@ class Engine:
         self.threshold = weights.threshold if threshold is None else threshold
         self._homes: dict[str, list[PlaceMatch]] = {}
 
+    def clear_caches(self) -> None:
+        """Forget every word form seen so far (the lexicon's, the gazetteer's and the
+        morphology's memos): the next page costs what it costs a fresh process. Verdicts do
+        not change; `bench/relevance.py` measures its cold pass after this."""
+        self.lexicon.clear_memo()
+        self.gazetteer.clear_memo()
+        clear_form_caches()
+        self._homes.clear()
+
     def with_weights(self, weights: Weights, threshold: float | None = None) -> Engine:
         """The same engine weighing its signals with other weights (cross-validation)."""
         return Engine(self.lexicon, self.gazetteer, self.era, weights, self.window, threshold)
@@ -313,12 +325,9 @@ class Engine:
         for match in matches:
             by_signal[match.signal].append(match)
         voice: dict[int, set[str]] = defaultdict(set)
-        sentence_of = tokens.sentence_of
-        for word, start in zip(tokens.words, tokens.starts):
-            if word.endswith(_VERB_ENDS):
-                features = voice_features(word, language)
-                if features:
-                    voice[sentence_of(start)].update(features)
+        sentence_of, starts = tokens.sentence_of, tokens.starts
+        for index, features in voiced(tokens.words, language):
+            voice[sentence_of(starts[index])].update(features)
         lead = _lead_sentences(tokens, bool(title))
         lead_end = tokens.sentences[lead - 1][1] if len(tokens.sentences) >= lead else len(full)
 
@@ -397,7 +406,7 @@ class Engine:
         moved = {m.sentence for m in by_signal["displacement"]}
         evacuating = {m.sentence for m in by_signal["service"] if m.group == "evacuation"} | {
             m.sentence for m in by_signal["action"] if m.term.startswith(("евакую", "вивез", "вивоз", "эвакуир", "вывез", "вывоз", "evacuat"))
-        } | {tokens.sentence_of(start) for word, start in zip(tokens.words, tokens.starts) if word.startswith(_TRANSPORT_STEMS)}
+        } | {tokens.sentence_of(tokens.starts[i]) for i in compress(range(len(tokens.words)), map(_CARRIES, tokens.words))}
         actor_ends = sorted(m.end for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
         actor_starts = sorted(m.start for m in by_signal["c2c_actor"] if m.group in ("civic", "charity"))
 
@@ -584,8 +593,6 @@ def build_engine(
 # --- who acts ---------------------------------------------------------------------------
 
 _ACTOR_SIGNALS = frozenset({"c2c_actor", "government", "non_citizen"})
-# The last letters a verb form with a person feature can end in (morphology._VERB_ENDING).
-_VERB_ENDS = ("о", "я", "ь", "м", "е", "и")
 _ELSEWHERE_CATEGORIES = frozenset("OKPHM")
 _NOT_PLACES = re.compile(r"(?:україн|украин|ukrain)", re.IGNORECASE)  # Українці, "Українська команда"
 _FOUNDATION = re.compile(r"фонд|foundation|fund")
@@ -617,12 +624,12 @@ def _longest_actors(matches: list[TermMatch]) -> list[TermMatch]:
 _HQ_WORDS = ("штаб", "Штаб", "хаб", "центр", "Центр", "пункт", "Пункт")
 # "гуманітарний штаб громади", "штаб при міській раді": an HQ of the hromada or the council
 # is the municipality's.
-_MUNICIPAL_HQ = re.compile(
+_MUNICIPAL_HQ = guarded(
     r"\b(?:гуманітарн\w*\s+)?(?:штаб\w*|хаб\w*|центр\w*|пункт\w*)\s+(?:[\w'’-]+\s+){0,2}?(?:громад\w*|міськ\w*\s+рад\w*|міськради|селищн\w*\s+рад\w*|сільськ\w*\s+рад\w*|ова|мва|ода|виконком\w*|горсовет\w*|городск\w*\s+совет\w*|общин\w*)\b",
     re.IGNORECASE,
 )
 _PROVIDER_WORDS = frozenset({"від", "од", "от", "from", "by"})
-_BACKGROUND = re.compile(
+_BACKGROUND = guarded(
     r"на балансі|балансоутримувач|у власності|належить|не фінансу|не фінансован|призупин|скасован|не працює|не діє|"
     r"за даними|за статистикою|відсот|\d\s*%|отримали лише|на балансе|в собственности|принадлежит|не финансир|приостановл|"
     r"по данным|процент|owned by|on the balance|not funded|suspended|according to",
@@ -630,17 +637,17 @@ _BACKGROUND = re.compile(
 )
 # "в рамках благодійного проєкту ПриватБанку", "ініціатива міської влади": whose project it is.
 _PROJECT_WORDS = re.compile(r"(?:проєкт|проект|ініціатив|инициатив|акці|акци|програм|марафон|project|initiative|programme|program)\w*$")
-_INTERNATIONAL_NAME = re.compile(r"\b(?:[A-Z][\w'’-]+\s+){1,4}(?:Mission|International|Relief|Corps|Without Borders)\b")
-_FUNDRAISING = re.compile(r"\b(?:збір|збору|збором|збирає|збирають|збира\w+|зібра\w+|марафон\w*|донат\w*|сбор\w*|собира\w+|собра\w+|fundrais\w*|raise[sd]?)\b", re.IGNORECASE)
+_INTERNATIONAL_NAME = guarded(r"\b(?:[A-Z][\w'’-]+\s+){1,4}(?:Mission|International|Relief|Corps|Without Borders)\b")
+_FUNDRAISING = guarded(r"\b(?:збір|збору|збором|збирає|збирають|збира\w+|зібра\w+|марафон\w*|донат\w*|сбор\w*|собира\w+|собра\w+|fundrais\w*|raise[sd]?)\b", re.IGNORECASE)
 # A text signed by an official ("... — міський голова Геннадій Боровик", "написав мер") is the
 # official's voice throughout.
-_SIGNED = re.compile(
+_SIGNED = guarded(
     r"(?:[-–—]\s*|\b(?:написав|написала|зазначив|зазначила|наголосив|наголосила|заявив|заявила|написал|написала|отметил|заявил)\s+)"
     r"(?:[\w'’]+\s+){0,2}?(?:міськ\w*\s+голов\w*|мер\w*|голов\w*\s+[\w'’]+\s+(?:ова|ода|мва|рва|адміністрац\w*|громад\w*|рад\w*)|начальни\w*|очільни\w*|городск\w*\s+голов\w*|мэр\w*|глав\w*\s+город\w*)\b[^.!?]{0,60}[.!?]?\s*$",
     re.IGNORECASE,
 )
 # Citizens turning to a state body for its service: "мешканці звернулися до департаменту".
-_APPEAL_TO_STATE = re.compile(r"\b(?:звернул\w*|звертаються|подали|обратил\w*|обращаются|applied)\b[^.!?]{0,40}\b(?:до|в|у|to)\b", re.IGNORECASE)
+_APPEAL_TO_STATE = guarded(r"\b(?:звернул\w*|звертаються|подали|обратил\w*|обращаются|applied)\b[^.!?]{0,40}\b(?:до|в|у|to)\b", re.IGNORECASE)
 
 
 def _actors(
@@ -664,9 +671,10 @@ def _actors(
             if signal == "c2c_actor":
                 name = "citizen" if match.group in citizen_groups else "residents"
             per_sentence[match.sentence].add(name)
-            if name in ("citizen", "residents", "government", "non_citizen") and _subject(tokens, match.index, language):
+            if name in ("citizen", "residents", "government", "non_citizen"):
                 known = first_actor.get(match.sentence)
-                if known is None or match.start < known[0]:
+                # whether it can be the subject only matters when it comes first (pymorphy3)
+                if (known is None or match.start < known[0]) and _subject(tokens, match.index, language):
                     first_actor[match.sentence] = (match.start, name)
     # The provider of a service is who it comes "from": "допомогу від Фонду Ріната Ахметова",
     # "отримують її від гуманітарної місії", "aid from the city council".
@@ -883,7 +891,7 @@ _FROM = frozenset({"з", "із", "зі", "из", "от", "від", "from", "out"
 _TO = frozenset({"до", "в", "у", "во", "to", "into", "на"})
 _CLAUSE = re.compile(r"[,.;:!?()—–]")
 _NEGATION = re.compile(r"(?:^|\s)(?:а не|але не|не про|не у|не в|не на|не о|не об|а не в|not in|not about|rather than)\s")
-_ONWARD = re.compile(r"\b(?:прямують|прямує|прямуватимуть|їдуть|їде|поїдуть|вирушають|вирушить|дістатися|дістаються|рушають|"
+_ONWARD = guarded(r"\b(?:прямують|прямує|прямуватимуть|їдуть|їде|поїдуть|вирушають|вирушить|дістатися|дістаються|рушають|"
                      r"направляются|направятся|едут|поедут|отправляются|добраться|head(?:s|ing)? (?:on|to)|move on|travel on)\b", re.IGNORECASE)
 _LIST_JOINERS = frozenset({"та", "і", "й", "и", "and", "або", "или", "or"})
 _SETTLEMENT_WORDS = frozenset({"м", "місто", "міста", "місту", "с", "село", "села", "смт", "город", "города", "city", "town",
@@ -900,6 +908,7 @@ _EVACUATION = re.compile(r"(?:евакуац|евакую|евакуюв|вив�
 # Words of carrying people or goods somewhere ("везуть", "вивезли", "доставили").
 _TRANSPORT_STEMS = ("вез", "вивез", "вивоз", "привез", "перевез", "доставил", "возил", "возять", "возит", "вывез", "вывоз",
                     "brought", "taken", "transported", "moved")
+_CARRIES = methodcaller("startswith", _TRANSPORT_STEMS)
 # Who came by themselves: "родини, які евакуювалися з Херсонщини", "приїхали з Харкова".
 _CAME = re.compile(r"(?:евакуювал\w*с[яь]|евакуюються|виїхал\w*|виїжджа\w*|приїхал\w*|приїжджа\w*|втекл\w*|тікал\w*|переїхал\w*|прибул\w*|прибува\w*|"
                    r"эвакуировал\w*сь|уехал\w*|выехал\w*|приехал\w*|бежал\w*|переехал\w*|прибыл\w*|fled|came|arrived|moved|escaped)$")
@@ -1035,6 +1044,7 @@ def _terms_json(by_signal: dict[str, list[TermMatch]], tokens: Tokens) -> dict[s
     in the text (the review app highlights those)."""
     out: dict[str, list[dict[str, Any]]] = {}
     text = tokens.text
+    clipped: dict[int, str] = {}  # a sentence is the evidence of many terms
     for signal, matches in sorted(by_signal.items()):
         if not matches:
             continue
@@ -1042,10 +1052,13 @@ def _terms_json(by_signal: dict[str, list[TermMatch]], tokens: Tokens) -> dict[s
         for match in matches:
             row = rows.get((match.group, match.term))
             if row is None:
+                sentence = clipped.get(match.sentence)
+                if sentence is None:
+                    sentence = clipped[match.sentence] = _clip(tokens.sentence_text(match.sentence))
                 row = rows[(match.group, match.term)] = {
                     "term": match.term,
                     "group": match.group or None,
-                    "sentence": _clip(tokens.sentence_text(match.sentence)),
+                    "sentence": sentence,
                     "forms": [],
                 }
             form = text[match.start : match.end]

@@ -18,6 +18,8 @@ import yaml
 
 from crawler.core.errors import ConfigError
 
+from pipelines.relevance._regex import guarded
+
 __all__ = ["EraCue", "EraCues", "anniversary_year", "load_era"]
 
 _STREET_WORDS = r"(?:вулиц\w*|вул|проспект\w*|просп|пр-т|пр|провулок|пров|бульвар\w*|бул|площ\w*|пл|улиц\w*|ул|переул\w*|пер|street|st|avenue|ave)\.?"
@@ -47,6 +49,11 @@ _NONE: tuple[str, ...] = ("\x00",)
 class EraCues:
     def __init__(self, rules: tuple[_Rule, ...]):
         self.rules = rules
+        # The anchors a rule's substring test needs: one that holds another is found whenever
+        # the shorter one is ("з" stands for "зі", "зона").
+        self._tests = tuple(
+            tuple(a for a in rule.anchors if not any(b != a and b in a for b in rule.anchors)) for rule in rules
+        )
         by_start: dict[str, set[str]] = {}
         for rule in rules:
             for anchor in rule.anchors:
@@ -65,8 +72,8 @@ class EraCues:
         low = text.lower().replace("’", "'")
         found = [
             EraCue(rule.before, rule.why, match.group(0), match.start())
-            for rule in self.rules
-            if any(anchor in low for anchor in rule.anchors) and (rule.unless is None or not rule.unless.search(text))
+            for rule, anchors in zip(self.rules, self._tests)
+            if any(anchor in low for anchor in anchors) and (rule.unless is None or not rule.unless.search(text))
             for match in rule.pattern.finditer(text)
         ]
         return sorted(found, key=lambda cue: cue.start)
@@ -104,8 +111,8 @@ def load_era(paths: Iterable[Path]) -> EraCues:
             unless = [r"\b" + r"\s+".join(_stem_word(word) for word in _fold(phrase).split()) + _WORD_END
                       for phrase in _strings(path, f"{field}.unless", entry.get("unless"))]
             if alternatives:
-                pattern = re.compile("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
-                cancel = re.compile("|".join(f"(?:{u})" for u in unless), re.IGNORECASE) if unless else None
+                pattern = guarded("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
+                cancel = guarded("|".join(f"(?:{u})" for u in unless), re.IGNORECASE) if unless else None
                 why = str(entry.get("why") or f"a name out of use by {entry['before']}")
                 rules.append(_Rule(entry["before"], why, pattern, cancel, tuple(sorted(anchors))))
     return EraCues(tuple(rules))
@@ -141,16 +148,16 @@ _ORDINALS = {
     **dict.fromkeys(("десят", "tenth", "ten"), 10),
 }
 _ORDINAL_WORD = "|".join(sorted(map(re.escape, _ORDINALS), key=len, reverse=True))
-_ANNIVERSARY = re.compile(
+_ANNIVERSARY = guarded(
     rf"(?:(?<!\d)(\d{{1,2}})\s*-?\s*(?:[а-яіїє]{{0,4}}\s*)?(?:річн\w*|річч\w*|літн\w*|летн\w*|лети\w*|рок\w*|років|лет|year\w*|th anniversar\w*|st anniversar\w*|nd anniversar\w*|rd anniversar\w*)"
     rf"|\b({_ORDINAL_WORD})[\w'’]*?\s*-?\s*(?:річн\w*|річч\w*|літт\w*|літн\w*|летн\w*|лети\w*|рок\w*|років|лет|year\w*|anniversar\w*))",
     re.IGNORECASE,
 )
-_CELEBRATES = re.compile(r"ювіле\w*|річниц\w*|годовщин\w*|anniversar\w*|виповнюється|исполняется|відзначи\w*|отмечает|святку\w*|празднует|celebrat\w*", re.IGNORECASE)
+_CELEBRATES = guarded(r"ювіле\w*|річниц\w*|годовщин\w*|anniversar\w*|виповнюється|исполняется|відзначи\w*|отмечает|святку\w*|празднует|celebrat\w*", re.IGNORECASE)
 # The words an anniversary is told in; a text without any is not searched further.
 _CELEBRATION_WORDS = ("ювіле", "річниц", "річчя", "ліття", "годовщин", "летие", "anniversar", "виповнюється", "исполняется", "років", "лет ")
 _YEAR = re.compile(r"(?:19|20)\d\d")
-_FOUNDED = re.compile(
+_FOUNDED = guarded(
     r"(?:створен\w*|засновано|заснован\w*|заснува\w*|створи\w*|з'явил\w*|виник\w*|основан\w*|создан\w*|появил\w*|founded|established|created|set up)"
     r"[^.!?\n]{0,40}?\b(?:у|в|in|з|с|since)\s+((?:19|20)\d\d)",
     re.IGNORECASE,

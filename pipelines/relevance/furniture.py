@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipelines.relevance._regex import guarded
+
 __all__ = ["Furniture", "strip_furniture"]
 
 _CHANNELS = r"(?:telegram|телеграм\w*|youtube|ютуб\w*|viber|вайбер\w*|facebook|фейсбук\w*|instagram|інстаграм\w*|инстаграм\w*|tiktok|тікток\w*|тикток\w*|twitter|твіттер\w*|x\.com|соцмереж\w*|соцсет\w*|соціальн\w* мереж\w*|социальн\w* сет\w*|канал\w*|сторінк\w*|страниц\w*|page|channel|google news|whatsapp)"
@@ -38,7 +40,7 @@ _MONTHS = (
 _SECONDS = re.compile(r"\d:\d\d:\d\d")
 _HOURS = re.compile(r"\d:\d\d")
 _PATTERNS: tuple[tuple[str, tuple[str, ...] | re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (kind, anchors, re.compile(pattern, re.IGNORECASE))
+    (kind, anchors, guarded(pattern, re.IGNORECASE))
     for kind, anchors, pattern in (
         # "Підписуйтеся на наш Youtube-канал!", "Подписывайтесь на наш Телеграм-канал".
         ("subscribe", ("підпис", "подпис", "subscribe", "follow us"), rf"\b(?:підписуйтес[ья]|підпишіться|підписатися|подписывайтесь|подпишитесь|подписаться|subscribe|follow us)\b[^.!?\n]{{0,80}}?{_CHANNELS}[^.!?\n]{{0,60}}[.!?]?"),
@@ -84,7 +86,7 @@ class Furniture:
 
 
 # Cookie and consent banners: the sentence around the word.
-_COOKIE = re.compile(r"\b(?:файл\w* cookie|cookie\w*|куки)\b", re.IGNORECASE)
+_COOKIE = guarded(r"\b(?:файл\w* cookie|cookie\w*|куки)\b", re.IGNORECASE)
 _SENTENCE_EDGE = re.compile(r"[.!?\n]")
 
 

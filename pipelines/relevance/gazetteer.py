@@ -55,6 +55,7 @@ import re
 import tempfile
 import time
 from collections.abc import Sequence
+from itertools import compress
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -264,6 +265,8 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 _SPLIT_NAME = re.compile(r"[\s\-‐‑]+")
 _GAP_CHARS = " \t\r\n\u00a0-‐‑"
 _SENTENCE_END = re.compile(r"[.!?…]+|\n")
+_ASCII_LETTER = re.compile(r"[a-z]")  # in the lower-cased text: some token may be Latin
+_GROUP, _START, _END = re.Match.group, re.Match.start, re.Match.end
 
 
 def _normalise(value: str) -> str:
@@ -776,6 +779,11 @@ class Gazetteer:
             self._categories = {row[0]: row[1] for row in self._places}
         return self._categories.get(code)
 
+    def clear_memo(self) -> None:
+        """Forget the first-word lookups of the tokens seen so far."""
+        self._memo.clear()
+        _latin_key.cache_clear()
+
     # finding --------------------------------------------------------------------------------
 
     def find(self, text: str) -> list[PlaceMatch]:
@@ -789,8 +797,12 @@ class Gazetteer:
         if not text:
             return [], []
         norm = _normalise_text(text)
-        tokens = [(m.start(), m.end(), _latin_key(word) if word.isascii() else word) for m in _TOKEN.finditer(norm) for word in (m.group(),)]
-        spans = self._spans(text, norm, tokens)
+        found = list(_TOKEN.finditer(norm))
+        words = list(map(_GROUP, found))
+        if _ASCII_LETTER.search(norm):
+            words = [_latin_key(word) if word.isascii() else word for word in words]
+        tokens = list(zip(map(_START, found), map(_END, found), words))
+        spans = self._spans(text, norm, tokens, words)
         if not spans:
             return [], []
         self._settle(spans, _Context(norm, tokens))
@@ -818,20 +830,27 @@ class Gazetteer:
                 found.extend(self._entries[number] for paradigm, number in hits if ending in _PARADIGMS[paradigm])
         return tuple(found)
 
-    def _spans(self, text: str, norm: str, tokens: list[Token]) -> list[_Span]:
+    def _spans(self, text: str, norm: str, tokens: list[Token], words: list[str]) -> list[_Span]:
         """Leftmost-longest names over the whole country's names; blocked spellings and
         street names are dropped (and hide the shorter names inside them)."""
         memo = self._memo
         if len(memo) > _MEMO_LIMIT:
             memo.clear()
+        firsts = list(map(memo.get, words))
+        if None in firsts:  # tokens not seen before
+            for i, first in enumerate(firsts):
+                if first is None:
+                    first = memo.get(words[i])
+                    if first is None:
+                        first = memo[words[i]] = self._first_word(words[i])
+                    firsts[i] = first
         spans: list[_Span] = []
         resume = 0
-        for i, (_, _, token) in enumerate(tokens):
-            first = memo.get(token)
-            if first is None:
-                first = memo[token] = self._first_word(token)
-            if not first or i < resume:
+        # Only the tokens that can start a name are looked at (most cannot).
+        for i in compress(range(len(firsts)), firsts):
+            if i < resume:
                 continue
+            first = firsts[i]
             best = 0
             found: list[_Entry] = []
             following = tokens[i + 1][2] if i + 1 < len(tokens) else ""

@@ -79,6 +79,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from pipelines.relevance._regex import guarded
+
 __all__ = ["IDENTIFIER_KINDS", "Identifier", "find_identifiers", "mask_card_number", "mask_cards"]
 
 IDENTIFIER_KINDS = (
@@ -117,12 +119,12 @@ _NUMBERISH = re.compile(rf"[0-9+(][0-9()+{_SEP}]{{9,}}")
 # Groups of digits joined by single separators: where cards are looked for.
 _CARD_RUN = re.compile(rf"[0-9]+(?:[{_SEP}][0-9]+)*")
 # The same, with an optional leading "+" and groups in brackets: where phones are looked for.
-_PHONE_RUN = re.compile(rf"\+?(?:\([0-9]+\)|[0-9]+)(?:[{_SEP}]?(?:\([0-9]+\)|[0-9]+))*")
+_PHONE_RUN = guarded(rf"\+?(?:\([0-9]+\)|[0-9]+)(?:[{_SEP}]?(?:\([0-9]+\)|[0-9]+))*")
 _GLUED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 # Group layouts of a printed card, longest first (a contiguous 13-19 digit group is separate).
 _CARD_LAYOUTS = ((4, 4, 4, 4, 3), (4, 4, 4, 4, 2), (4, 4, 4, 4, 1), (4, 4, 4, 4), (4, 6, 5), (4, 6, 4))
 # A card as `mask_card_number` writes it, read back by `find_identifiers`.
-_MASKED_CARD = re.compile(r"(?<![0-9*])[0-9]{4} \*{4}(?: \*{1,4}){0,2} [0-9]{4}(?![0-9*])")
+_MASKED_CARD = guarded(r"(?<![0-9*])[0-9]{4} \*{4}(?: \*{1,4}){0,2} [0-9]{4}(?![0-9*])")
 _UA_CODE_DIGITS = frozenset("3456789")  # first digit after the trunk 0 of a Ukrainian number
 
 # Matched in the lowercased text; "код" must start a word (checked in code).
@@ -146,7 +148,7 @@ _EMAIL_FULL = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}}@{_EMAIL_DOMAIN}"
 _MENTION_AFTER_AT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]{0,63}(?![\w@-])")
 _NOT_BEFORE_MENTION = frozenset("@./+-_")
 # Matched in the lowercased line before a mention.
-_PLATFORM_WORD = re.compile(
+_PLATFORM_WORD = guarded(
     r"instagram|інстаграм|инстаграм|insta|інста|инста|\big\b"
     r"|telegram|телеграм|\btg\b|\bтг\b"
     r"|tiktok|тікток|тикток|youtube|ютуб|twitter|твіттер|твиттер|threads"

@@ -22,8 +22,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -59,8 +61,9 @@ class _Term:
     capitals: bool = False  # some word is an abbreviation (checked against the text as written)
 
 
-@dataclass(frozen=True, slots=True)
-class TermMatch:
+class TermMatch(NamedTuple):
+    # A named tuple: a page has about a hundred matches, and a frozen dataclass took five
+    # times as long to make.
     signal: str
     group: str
     term: str
@@ -102,22 +105,26 @@ class Lexicon:
         self._by_prefix = {k: tuple(v) for k, v in by_prefix.items()}
         self._by_pair = {k: tuple(v) for k, v in by_pair.items()}
         self._pair_firsts = frozenset(first for first, _ in by_pair)
-        self._starts: dict[str, tuple[_Term, ...]] = {}
+        # word form -> (the terms it can start, whether it can start an indexed pair)
+        self._starts: dict[str, tuple[tuple[_Term, ...], bool]] = {}
 
     def match(self, tokens: Tokens) -> list[TermMatch]:
         """Every term occurrence among the words of a text, in text order."""
         found: list[TermMatch] = []
         starts = self._starts
         by_pair = self._by_pair
-        pair_firsts = self._pair_firsts
         words = tokens.words
         size = len(words)
-        for index, word in enumerate(words):
-            candidates = starts.get(word)
-            if candidates is None:
-                candidates = starts[word] = self._starting(word)
-            if word in pair_firsts and index + 1 < size:
-                paired = by_pair.get((word, words[index + 1]))
+        known = list(map(starts.get, words))
+        if None in known:  # forms not seen before
+            for index, entry in enumerate(known):
+                if entry is None:
+                    known[index] = self._entry(words[index])
+        # Only the words that can start a term are looked at (most cannot).
+        for index in compress(range(size), map(is_not, known, repeat(_NOTHING))):
+            candidates, pair_first = known[index]
+            if pair_first and index + 1 < size:
+                paired = by_pair.get((words[index], words[index + 1]))
                 if paired:
                     candidates = candidates + paired if candidates else paired
             if not candidates:
@@ -134,6 +141,17 @@ class Lexicon:
                 found.append(TermMatch(term.signal, term.group, term.text, start, tokens.ends[last], tokens.sentence_of(start), index))
         return found
 
+    def clear_memo(self) -> None:
+        """Forget which terms the word forms seen so far start."""
+        self._starts.clear()
+
+    def _entry(self, word: str) -> tuple[tuple[_Term, ...], bool]:
+        entry = self._starts.get(word)
+        if entry is None:
+            candidates, pair_first = self._starting(word), word in self._pair_firsts
+            entry = self._starts[word] = (candidates, pair_first) if candidates or pair_first else _NOTHING
+        return entry
+
     def _starting(self, word: str) -> tuple[_Term, ...]:
         # The parts of a compound are words of their own: "психологи-волонтери".
         keys = [word, *(part for part in word.split("-") if len(part) > 2)] if "-" in word else [word]
@@ -146,6 +164,9 @@ class Lexicon:
                 if term.words[0].matches(key) and (len(term.words) == 1 or key == word):
                     candidates[id(term)] = term
         return tuple(candidates.values())
+
+
+_NOTHING: tuple[tuple[_Term, ...], bool] = ((), False)  # a form that starts no term
 
 
 def _forms(word: _Word) -> frozenset[str]:
