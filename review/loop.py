@@ -34,17 +34,18 @@ def latest_run(session: Session) -> RankerRun | None:
 
 
 def retrain(engine: Engine, minimum: int) -> LearnOutcome:
-    """Train on the settled candidates (included or excluded), score every other one."""
+    """Train on the settled candidates (included or excluded), score every other one: the
+    engine's probability corrected by what the decisions teach about the text."""
     # Here, not at the top: the review app imports this module for its counts and must
     # start without scikit-learn.
-    from review.learning import Example, NotEnoughLabels, Ranker, signals_of
+    from review.learning import Example, NotEnoughLabels, Ranker, prior_of
 
     with Session(engine) as session:
         count = decisions_count(session)
         if count < minimum:
             return LearnOutcome(False, 0, 0, 0, f"{count} decisions, the model starts after {minimum}")
         rows = session.execute(select(Candidate.id, Candidate.status, Page.title, Page.text, Page.relevance).join(Page, Page.id == Candidate.page_id)).all()
-    examples = {cid: Example(str(cid), f"{title or ''}\n{text or ''}", signals_of(relevance or {})) for cid, _, title, text, relevance in rows}
+    examples = {cid: Example(str(cid), f"{title or ''}\n{text or ''}", prior_of(relevance)) for cid, _, title, text, relevance in rows}
     settled = [(cid, LABELS[status]) for cid, status, *_ in rows if status in LABELS]
     labels = [label for _, label in settled]
     try:
