@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +15,8 @@ from sqlalchemy.orm import Session
 from crawler.core.config import load_config
 from review.codebook import load_codebook
 from storage.db import open_catalogue
-from storage.models import Candidate, Page
-from tests.conftest import DEMO_SEEDS, MANIFEST, PASSWORD, run_coprod
+from storage.models import Page
+from tests.conftest import DEMO_SEEDS, MANIFEST, run_coprod
 
 pytestmark = pytest.mark.e2e
 

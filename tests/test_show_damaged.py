@@ -20,7 +20,7 @@ from crawler.core.config import Source
 from crawler.core.items import PageItem
 from pipelines.chain import Chain
 from spiders._common import now
-from storage.capture import CaptureRef, WarcCapture
+from storage.capture import WarcCapture
 from storage.db import open_catalogue, start_run, sync_sources, write_pages
 from storage.models import Page, PageVersion
 from tests.conftest import clean_env

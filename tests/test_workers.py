@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 
 from crawler.core.config import load_config
 from crawler.core.items import PageItem

@@ -735,7 +735,7 @@ def _actors(
     for sentence, signals in per_sentence.items():
         in_lead = sentence < lead
         weight = 2.0 if in_lead else 1.0
-        citizens, residents, state = "citizen" in signals, "residents" in signals, "government" in signals
+        citizens, state = "citizen" in signals, "government" in signals
         company = "non_citizen" in signals
         acted = "action" in signals or PLURAL_PAST in signals
         first = first_actor.get(sentence, (0, ""))[1]

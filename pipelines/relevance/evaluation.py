@@ -26,9 +26,12 @@ from crawler.core.errors import BadInput
 from pipelines.chain import Chain
 from pipelines.dedup import near_duplicate_groups
 from pipelines.relevance.engine import DIRECTIONS, MODES, SIGNALS, Assessment, Engine
-from pipelines.relevance.model import Weights, choose_threshold, fit_weights, training_meta
+from pipelines.relevance.model import DEFAULT_C, Weights, choose_threshold, fit_weights, training_files, training_meta
 
-__all__ = ["DEFAULT_RECALL", "EvaluationReport", "Labelled", "LabelledFile", "calibrate", "cross_validate", "evaluate", "read_labelled"]
+__all__ = [
+    "DEFAULT_RECALL", "EvaluationReport", "Labelled", "LabelledFile", "OutOfFold", "calibrate", "cross_validate", "evaluate", "learned_from",
+    "out_of_fold", "read_labelled",
+]
 
 DEFAULT_RECALL = 0.97  # the recall the flag threshold aims at on out-of-fold predictions
 DEFAULT_FOLDS = 5
@@ -158,6 +161,34 @@ def cross_validate(
         for i in test:
             verdicts[i] = judge.verdict(records[i].reading)
     return [v for v in verdicts if v is not None]
+
+
+def learned_from(engine: Engine, path: Path) -> bool:
+    """Whether the engine's weights were learned from this file (by its SHA-256)."""
+    return file_sha256(path) in {entry.get("sha256") for entry in engine.weights.meta.get("trained_on") or []}
+
+
+@dataclass
+class OutOfFold:
+    evaluated: LabelledFile
+    verdicts: list[Assessment]
+    folds: int
+    missing: list[Path]  # files the weights learned from that are not here: left out of the folds' training
+
+
+def out_of_fold(engine: Engine, weights_path: Path, path: Path, folds: int, train: Sequence[Path] | None = None) -> OutOfFold:
+    """`path`'s verdicts, K-fold cross-validated: each fold judged by weights learned, as the
+    engine's were (their C and recall target), from the other folds and from `train`, by
+    default the other files the weights at `weights_path` learned from."""
+    evaluated = read_labelled(engine, path)
+    others = list(train) if train is not None else training_files(engine.weights, weights_path, but=evaluated.sha256)
+    missing = [p for p in others if not Path(p).is_file()]
+    present = [Path(p) for p in others if Path(p).is_file() and Path(p).resolve() != Path(path).resolve()]
+    meta = engine.weights.meta
+    c = float((meta.get("regularisation") or {}).get("C", DEFAULT_C))
+    recall = float((meta.get("threshold_rule") or {}).get("recall", DEFAULT_RECALL))
+    verdicts = cross_validate(engine, evaluated, [read_labelled(engine, p) for p in present], k=folds, c=c, recall=recall)
+    return OutOfFold(evaluated, verdicts, folds, missing)
 
 
 # --- the report ---------------------------------------------------------------------------------

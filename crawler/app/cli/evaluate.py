@@ -47,8 +47,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from crawler.core.documents import read_documents
     from pipelines.relevance import engine_from_config
-    from pipelines.relevance.evaluation import cross_validate, evaluate, file_sha256, read_labelled, report
-    from pipelines.relevance.model import DEFAULT_C, training_files
+    from pipelines.relevance.evaluation import DEFAULT_FOLDS, evaluate, learned_from, out_of_fold, report
 
     if args.cv is not None and args.cv < 2:
         raise BadInput("--cv needs at least 2 folds")
@@ -58,26 +57,17 @@ def run(args: argparse.Namespace) -> int:
     engine = engine_from_config(config, args.threshold)
     if not args.file.is_file():
         raise BadInput(f"{args.file}: no such file")
-    trained_on = engine.weights.meta.get("trained_on") or []
-    learned_from_it = file_sha256(args.file) in {entry.get("sha256") for entry in trained_on}
-    folds = args.cv or (5 if learned_from_it else None)
+    missing = [p for p in args.train or () if not p.is_file()]
+    if missing:
+        raise BadInput(f"--train: no such file: {', '.join(map(str, missing))}")
+    folds = args.cv or (DEFAULT_FOLDS if learned_from(engine, args.file) else None)
     if folds is None:
         result = evaluate(engine, read_documents(args.file, labelled=True), worst=args.worst)
     else:
-        evaluated = read_labelled(engine, args.file)
-        if args.train is not None:
-            train_paths = list(args.train)
-        else:
-            train_paths = training_files(engine.weights, config.weights_path, but=evaluated.sha256)
-            missing = [p for p in train_paths if not p.is_file()]
-            if missing:
-                print(f"coprod: note: not found, left out of training: {', '.join(map(str, missing))}", file=sys.stderr)
-                train_paths = [p for p in train_paths if p.is_file()]
-        others = [read_labelled(engine, path) for path in train_paths if path.resolve() != args.file.resolve()]
-        c = float((engine.weights.meta.get("regularisation") or {}).get("C", DEFAULT_C))
-        recall = float((engine.weights.meta.get("threshold_rule") or {}).get("recall", 0.97))
-        verdicts = cross_validate(engine, evaluated, others, k=folds, c=c, recall=recall)
-        result = report([(r.doc, v) for r, v in zip(evaluated.records, verdicts)], worst=args.worst, cross_validated=folds)
+        judged = out_of_fold(engine, config.weights_path, args.file, folds, args.train)
+        if judged.missing:
+            print(f"coprod: note: not found, left out of training: {', '.join(map(str, judged.missing))}", file=sys.stderr)
+        result = report([(r.doc, v) for r, v in zip(judged.evaluated.records, judged.verdicts)], worst=args.worst, cross_validated=folds)
     if args.json:
         print(json.dumps(result.figures() | {"direction_confusion": result.direction_confusion, "mode_confusion": result.mode_confusion}, ensure_ascii=False))
         return 0

@@ -14,8 +14,7 @@ from crawler.core.errors import BadInput
 from pipelines._drop import PageDropped
 from pipelines.chain import Chain
 from pipelines.relevance import engine_from_config
-from pipelines.relevance.evaluation import DEFAULT_FOLDS, DEFAULT_RECALL, cross_validate, file_sha256, read_labelled
-from pipelines.relevance.model import DEFAULT_C
+from pipelines.relevance.evaluation import DEFAULT_FOLDS, learned_from, out_of_fold
 from review.learning import Example, simulate
 from review.loop import retrain
 from storage.db import open_catalogue
@@ -109,24 +108,16 @@ def simulation_records(config: Config, path: Path, *, text_only: bool = False, f
         return Records([Example(d.id, t) for d, t in zip(documents, texts)], labels, "none")
 
     engine = engine_from_config(config)
-    trained_on = engine.weights.meta.get("trained_on") or []
-    sha = file_sha256(path)
-    folds = folds or (DEFAULT_FOLDS if sha in {entry.get("sha256") for entry in trained_on} else None)
+    folds = folds or (DEFAULT_FOLDS if learned_from(engine, path) else None)
     if folds is None:
         judge = Chain(engine)
         scores = [judge.verdict(doc.item("simulate")).score for doc in documents]
         how = "as configured"
     else:
-        others = [Path(entry["file"]) for entry in trained_on if entry.get("sha256") != sha]
-        missing = [p for p in others if not p.is_file()]
-        if missing:
-            print(f"coprod: note: not found, left out of the engine's training: {', '.join(map(str, missing))}", file=sys.stderr)
-        evaluated = read_labelled(engine, path)
-        c = float((engine.weights.meta.get("regularisation") or {}).get("C", DEFAULT_C))
-        recall = float((engine.weights.meta.get("threshold_rule") or {}).get("recall", DEFAULT_RECALL))
-        training = [read_labelled(engine, p) for p in others if p.is_file() and p.resolve() != path.resolve()]
-        verdicts = cross_validate(engine, evaluated, training, k=folds, c=c, recall=recall)
-        scores = [verdict.score for verdict in verdicts]
+        judged = out_of_fold(engine, config.weights_path, path, folds)
+        if judged.missing:
+            print(f"coprod: note: not found, left out of the engine's training: {', '.join(map(str, judged.missing))}", file=sys.stderr)
+        scores = [verdict.score for verdict in judged.verdicts]
         how = f"{folds}-fold cross-validated"
     return Records([Example(d.id, t, s) for d, t, s in zip(documents, texts, scores)], labels, how)
 
