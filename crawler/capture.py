@@ -14,8 +14,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from pipelines.store import stop_crawl
+from pipelines.store import crawl_catalogue, stop_crawl
 from storage.capture import CAPTURE_META, DEFAULT_COMPRESSION_LEVEL, DEFAULT_MAX_BYTES, NOT_MODIFIED_FLAG, WarcCapture, capture_dir, recover_captures
+from storage.crawl import CrawlCatalogue
 
 __all__ = ["CaptureMiddleware", "exchange_of"]
 
@@ -47,8 +48,9 @@ class CaptureMiddleware:
     compressed when it was); responses rebuilt from a capture are not written again.
     """
 
-    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int, level: int = DEFAULT_COMPRESSION_LEVEL):
+    def __init__(self, crawler: Crawler, folder: Path, max_bytes: int, level: int = DEFAULT_COMPRESSION_LEVEL, catalogue: CrawlCatalogue | None = None):
         self.crawler = crawler
+        self.catalogue = catalogue
         self.folder = folder
         self.max_bytes = max_bytes
         self.level = level
@@ -63,7 +65,7 @@ class CaptureMiddleware:
         level = settings.getint("COPROD_CAPTURE_COMPRESSION_LEVEL", DEFAULT_COMPRESSION_LEVEL)
         if not 1 <= level <= 9:
             raise ValueError(f"COPROD_CAPTURE_COMPRESSION_LEVEL: expected a gzip level from 1 to 9, got {level}")
-        middleware = cls(crawler, folder, settings.getint("COPROD_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES), level)
+        middleware = cls(crawler, folder, settings.getint("COPROD_CAPTURE_MAX_BYTES", DEFAULT_MAX_BYTES), level, crawl_catalogue(crawler))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
@@ -71,12 +73,14 @@ class CaptureMiddleware:
     def spider_opened(self, spider: Spider) -> None:
         if self.crawler.stats.get_value("coprod/stopped"):
             return
+        # Runs still running (another worker of a team crawl) keep their open WARC files.
+        live = self.catalogue.running_runs() if self.catalogue is not None else frozenset()
         # The store pipeline has opened the run by now (pipelines open before this signal).
         run = self.crawler.stats.get_value("coprod/run_id")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         prefix = f"{re.sub(r'[^a-z0-9_]+', '-', spider.name.lower())}-run{run or 0}-{stamp}"
         try:
-            for _, cut in recover_captures(self.folder):
+            for _, cut in recover_captures(self.folder, live):
                 self.crawler.stats.inc_value("coprod/capture/recovered")
                 self.crawler.stats.inc_value("coprod/capture/recovered_bytes_cut", cut)
             self.capture = WarcCapture(self.folder, prefix, self.max_bytes, self.level).open()

@@ -47,6 +47,7 @@ EXTENSIONS = {
 }
 
 COPROD_STORE_BATCH_SIZE = 100
+COPROD_STORE_FLUSH_SECONDS = 2.0  # a batch is committed at least this often
 COPROD_PROGRESS_INTERVAL = 0
 COPROD_CAPTURE_ENABLED = True
 COPROD_CAPTURE_MAX_BYTES = 100_000_000  # a new WARC file once one reaches this size

@@ -21,12 +21,19 @@ from pipelines.relevance.identifiers import find_identifiers
 
 __all__ = ["Discovered", "discover", "source_key"]
 
-# Identifier kinds that are sources one can follow; jars, phones and cards are not.
-_SOURCE_KINDS = {"telegram": "telegram", "telegram_bot": "telegram", "instagram": "instagram", "facebook": "facebook"}
-# Hosts that are platforms, not sources: sharing buttons, stores, maps, payment pages.
+# Identifier kinds that are sources one can follow; jars, phones and cards are not. Telegram
+# channels, bots and chats are told apart: only a channel has a public preview to crawl.
+_SOURCE_KINDS = {
+    "telegram": "telegram", "telegram_bot": "telegram_bot", "telegram_chat": "telegram_chat",
+    "instagram": "instagram", "facebook": "facebook",
+}
+# A public Telegram name that calls itself a chat or a group is a group, not a channel.
+_CHAT_NAME = re.compile(r"(^|_)(chat|chats|group|chatik)(_|$)")
+# Hosts that are platforms, not sources: sharing buttons, stores, maps, payment pages, video.
 _PLATFORMS = re.compile(
     r"(^|\.)(t\.me|telegram\.me|instagram\.com|facebook\.com|fb\.com|send\.monobank\.ua|monobank\.ua|google\.com|"
-    r"goo\.gl|forms\.gle|twitter\.com|x\.com|play\.google\.com|apps\.apple\.com|wa\.me|viber\.com)$"
+    r"goo\.gl|forms\.gle|twitter\.com|x\.com|play\.google\.com|apps\.apple\.com|wa\.me|viber\.com|"
+    r"youtube\.com|youtu\.be|vimeo\.com|tiktok\.com)$"
 )
 EXAMPLE_CHARS = 240
 
@@ -34,7 +41,7 @@ EXAMPLE_CHARS = 240
 @dataclass(frozen=True)
 class Discovered:
     key: str  # t.me/<channel>, instagram.com/<page>, facebook.com/<page>, or a host
-    kind: str  # telegram | instagram | facebook | site
+    kind: str  # telegram | telegram_bot | telegram_chat | instagram | facebook | site
     url: str  # the link as found
     example: str  # the sentence (or anchor text) that links to it
 
@@ -69,6 +76,8 @@ def _host(url: str) -> str | None:
 def _key(url: str, host: str) -> tuple[str | None, str]:
     for identifier in find_identifiers("", links=[url]):
         kind = _SOURCE_KINDS.get(identifier.kind)
+        if kind == "telegram" and _CHAT_NAME.search(identifier.value.removeprefix("t.me/")):
+            kind = "telegram_chat"
         if kind:
             return identifier.value, kind
     if _PLATFORMS.search(host):

@@ -1,7 +1,9 @@
 """Store stage: write pages, kept or dropped, into the catalogue in batches.
 
 Pages are upserted by canonical URL, so a crawl run twice adds no row twice. Writes are
-batched (`COPROD_STORE_BATCH_SIZE`): one commit per batch, never one per item. Pages that
+batched (`COPROD_STORE_BATCH_SIZE`): one commit per batch, never one per item, and at least
+every `COPROD_STORE_FLUSH_SECONDS`, so a slow crawl's pages (and, in a team crawl, the shared
+frontier's entries they complete) do not wait for a full batch. Pages that
 an earlier stage dropped are stored too, with the reason, through the item_dropped signal.
 
 `crawl_catalogue(crawler)` is the crawl's one catalogue access (`storage.crawl`), shared by
@@ -19,6 +21,7 @@ from weakref import WeakKeyDictionary
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +30,7 @@ from crawler.core.errors import CatalogueError
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
 from pipelines.dedup import CopyFinder
+from pipelines.search import index_pending
 from storage.crawl import CrawlCatalogue
 
 __all__ = ["StorePipeline", "crawl_catalogue", "stop_crawl"]
@@ -44,7 +48,7 @@ def crawl_catalogue(crawler: Crawler) -> CrawlCatalogue | None:
         url = crawler.settings.get("COPROD_DATABASE_URL")
         if not url:
             return None
-        catalogue = _CATALOGUES[crawler] = CrawlCatalogue(url)
+        catalogue = _CATALOGUES[crawler] = CrawlCatalogue(url, crawler.settings.get("COPROD_FRONTIER") or None)
         # After every spider_closed handler (the run recorder, the spider's frontier).
         crawler.signals.connect(catalogue.close, signal=signals.engine_stopped, weak=False)
     return catalogue
@@ -66,10 +70,14 @@ def stop_crawl(crawler: Crawler, reason: str, message: str) -> None:
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, catalogue: CrawlCatalogue, batch_size: int, sources: list[Source], seeds_sha256: str | None):
+    def __init__(
+        self, crawler: Crawler, catalogue: CrawlCatalogue, batch_size: int, sources: list[Source], seeds_sha256: str | None, flush_seconds: float = 2.0
+    ):
         self.crawler = crawler
         self.catalogue = catalogue
         self.batch_size = batch_size
+        self.flush_seconds = flush_seconds
+        self.timer: Any = None
         self.sources = sources
         self.seeds_sha256 = seeds_sha256
         self.opened = False
@@ -85,7 +93,10 @@ class StorePipeline:
         if catalogue is None:
             raise NotConfigured("no catalogue database (COPROD_DATABASE_URL)")
         sources = [Source.model_validate(s) for s in settings.getlist("COPROD_SOURCES")]
-        pipeline = cls(crawler, catalogue, settings.getint("COPROD_STORE_BATCH_SIZE", 100), sources, settings.get("COPROD_SEEDS_SHA256"))
+        pipeline = cls(
+            crawler, catalogue, settings.getint("COPROD_STORE_BATCH_SIZE", 100), sources, settings.get("COPROD_SEEDS_SHA256"),
+            settings.getfloat("COPROD_STORE_FLUSH_SECONDS", 2.0),
+        )
         crawler.signals.connect(pipeline.item_dropped, signal=signals.item_dropped)
         return pipeline
 
@@ -109,12 +120,18 @@ class StorePipeline:
         self.copies = CopyFinder(self.catalogue.signatures(), self.catalogue.stories)
         # The run recorder extension reads it to write the final stats to this run.
         self.crawler.stats.set_value("coprod/run_id", self.run_id)
+        if self.flush_seconds > 0:
+            self.timer = create_looping_call(self._flush)
+            self.timer.start(self.flush_seconds, now=False)
 
     def process_item(self, item: PageItem) -> PageItem:
         if self.copies is not None:
             self.copies.mark(item)
-            if item.copy_of:
-                self.crawler.stats.inc_value("coprod/stored/near_copies")
+            # A copy found now, or earlier copies this original replaces: the count does not
+            # depend on which of the two arrived first (workers change the order).
+            copies = int(bool(item.copy_of)) + len(item.replaces)
+            if copies:
+                self.crawler.stats.inc_value("coprod/stored/near_copies", copies)
         self._add(item, None, None)
         return item
 
@@ -127,7 +144,13 @@ class StorePipeline:
         self._add(item, reason, detail)
 
     def close_spider(self) -> None:
+        if self.timer is not None and self.timer.running:
+            self.timer.stop()
         self._flush()
+        if self.opened:
+            # The queue's search words of the candidates this crawl made or changed.
+            with self.catalogue.session() as session, session.begin():
+                self.crawler.stats.set_value("coprod/search_indexed", index_pending(session))
 
     def _add(self, item: PageItem, reason: str | None, detail: str | None) -> None:
         self.buffer.append((item, reason, detail))

@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from crawler.core.config import Config
 from crawler.core.errors import BadInput
-from review.export import ExportFilters, write_meta
+from review.export import ExportFilters, check_admin, private_file, record_export, write_meta
 from storage.capture import CaptureRef, capture_path, copy_captures
 from storage.models import Candidate, Case, CaseEvidence, PageVersion
-from storage.queries import admin_named
 
 __all__ = ["cited_versions", "export_captures"]
 
@@ -37,15 +36,15 @@ def cited_versions(session: Session) -> list[PageVersion]:
     return list(session.scalars(query))
 
 
-def export_captures(engine: Engine, out: Path, folder: Path, config: Config | None = None, *, user: str | None) -> int:
+def export_captures(
+    engine: Engine, out: Path, folder: Path, config: Config | None = None, *, user: str | None, password: str | None
+) -> int:
     """Write the cited records to `out` (a .warc.gz) and `<out>.meta.json`; return how many
     exchanges were copied. Captures are the pages as published (phones, emails and card
-    numbers included), so `user` must name an admin of the catalogue, as for an unredacted export."""
+    numbers included), so `user` and `password` must be an admin's, as for an unredacted export."""
     if not out.name.endswith(".warc.gz"):
         raise BadInput(f"{out}: a captures export is a WARC file; name it *.warc.gz")
-    with Session(engine) as session:
-        if not user or not admin_named(session, user):
-            raise BadInput("--what captures exports the pages unredacted: it needs --user NAME naming an active admin account of this catalogue")
+    check_admin(engine, user, password, "the captures export (the pages as published, unredacted)")
     with Session(engine) as session:
         versions = cited_versions(session)
         refs = [CaptureRef(v.warc_file or "", v.warc_offset or 0, v.warc_length or 0, v.captured_at) for v in versions]  # type: ignore[arg-type]
@@ -53,8 +52,9 @@ def export_captures(engine: Engine, out: Path, folder: Path, config: Config | No
     missing = sorted({ref.file for ref in refs if not capture_path(folder, ref.file).is_file()})
     if missing:
         raise BadInput(f"capture file(s) missing from {folder}: {', '.join(missing[:5])} (pass --captures DIR?)")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_file(out)
     with out.open("wb") as handle:
         copied = copy_captures(folder, refs, handle)
     write_meta(engine, out, "captures", "warc", runs, config=config, filters=ExportFilters(), redact=False, user=user, rows={"captures": copied})
+    record_export(engine, "captures", "warc", out, False, user, {"captures": copied})
     return copied

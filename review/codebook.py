@@ -24,6 +24,21 @@ class Field:
     values: tuple[str, ...] = ()
     required: bool = False
     help: str | None = None
+    value_labels: tuple[str, ...] = ()  # one per value: what the form and the case show
+
+    def label_of(self, value: str) -> str:
+        """The label of one of the field's values (the value itself when it has none)."""
+        if value in self.values and len(self.value_labels) == len(self.values):
+            return self.value_labels[self.values.index(value)]
+        return value
+
+    def shown(self, value: Any) -> str:
+        """A coded value as an analyst reads it: labels, joined; empty for nothing."""
+        if value is None or value == [] or value == "":
+            return ""
+        if isinstance(value, list):
+            return ", ".join(self.label_of(str(v)) for v in value)
+        return self.label_of(str(value))
 
     def parse(self, raw: list[str]) -> Any:
         """The form's value(s) for this field, checked; raises ValueError with a reason."""
@@ -68,14 +83,26 @@ def load_codebook(path: Path) -> Codebook:
             raise ConfigError(shown, None, where, f"expected a mapping with name and type (one of {', '.join(TYPES)})")
         if spec["type"] in ("choice", "multi") and not spec.get("values"):
             raise ConfigError(shown, None, f"{where}.values", "a choice field needs its values")
+        values, labels = [], []
+        for number, value in enumerate(spec.get("values") or ()):
+            # A value is a plain string (shown as written) or {value: ..., label: ...}.
+            if isinstance(value, dict):
+                if not value.get("value"):
+                    raise ConfigError(shown, None, f"{where}.values[{number}]", "expected a mapping with value and label")
+                values.append(str(value["value"]))
+                labels.append(str(value.get("label") or value["value"]))
+            else:
+                values.append(str(value))
+                labels.append(str(value))
         fields.append(
             Field(
                 name=str(spec["name"]),
                 label=str(spec.get("label") or spec["name"]),
                 type=spec["type"],
-                values=tuple(str(v) for v in spec.get("values") or ()),
+                values=tuple(values),
                 required=bool(spec.get("required")),
                 help=spec.get("help"),
+                value_labels=tuple(labels),
             )
         )
     if not fields:

@@ -16,8 +16,10 @@ whole append-only log), ``sources`` (with their yields) and ``pages``.
   public mail provider (`PUBLIC_MAIL_DOMAINS`, e.g. gmail.com, ukr.net, i.ua, meta.ua,
   yahoo.*, outlook.*, hotmail.*, icloud.com, proton.me, yandex.*, mail.ru); addresses at an
   organisation's own domain (a council, an NGO) are kept. Phones, emails and cards are found
-  by `pipelines.relevance.identifiers`. Turning redaction off needs the name of an active
-  admin account of the catalogue (an attribution recorded in the metadata, not a login).
+  by `pipelines.relevance.identifiers`. Turning redaction off needs an active admin account
+  of the catalogue *and its password* (`check_admin`); the admin is recorded in the
+  metadata and the export in the audit log.
+* Every file an export writes is the owner's alone (0600): it holds what was crawled.
 * Beside every export, ``<out>.meta.json`` records the coprod version, the sha256 of the
   study file and of the codebook, the crawl runs the exported rows come from, the export
   time (UTC), the filters, the redaction and who turned it off, and the rows per table.
@@ -28,8 +30,10 @@ whole append-only log), ``sources`` (with their yields) and ``pages``.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -44,14 +48,15 @@ from crawler.core import __version__ as coprod_version
 from crawler.core.config import Config, builtin_path
 from crawler.core.errors import BadInput
 from pipelines.relevance.identifiers import find_identifiers, mask_cards
+from review.auth import authenticate_admin
 from review.codebook import Codebook, load_codebook
+from storage import audit
 from storage.models import Run
 from storage.queries import (
     CANDIDATE_COLUMNS,
     DECISION_COLUMNS,
     PAGE_COLUMNS,
     SOURCE_COLUMNS,
-    admin_named,
     candidate_rows,
     case_columns,
     case_rows,
@@ -68,7 +73,11 @@ __all__ = [
     "TABLES",
     "ExportFilters",
     "codebook_frame",
+    "check_admin",
     "export_table",
+    "neutralise",
+    "private_file",
+    "record_export",
     "redact_text",
     "table_frame",
     "write_meta",
@@ -84,7 +93,11 @@ FILTER_TABLES: dict[str, tuple[str, ...]] = {
     "place": ("cases", "candidates", "decisions", "pages"),
 }
 LIST_SEPARATOR = "; "
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of these as a formula, also after leading
+# blanks or control characters, which some programs drop first (OWASP's CSV injection).
+_FORMULA_START = ("=", "+", "-", "@")
+_CONTROL = "".join(chr(c) for c in range(32)) + "\x7f"
+_LEADING_JUNK = _CONTROL + " \u00a0\u200b\ufeff"
 # Characters that XML 1.0 (and so XLSX) cannot hold.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -303,7 +316,7 @@ COLUMN_DOCS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "oblast_codes": ("list", "KATOTTG code of each place's oblast", ()),
     "evidence_urls": ("list", "URLs of the candidate pages that are evidence of the case", ()),
     "evidence_published": ("list", "publication (else event) date of each evidence page, in the same order", ()),
-    "evidence_captures": ("list", "capture of each evidence page: the run that last fetched it, when, the URL fetched, and its latest version's WARC record and capture time", ()),
+    "evidence_captures": ("list", "capture of each evidence page as it was screened: the version the decision was made on, the run that last saw it, when, the URL fetched, and that version's WARC record and capture time", ()),
     "evidence_count": ("integer", "number of evidence pages", ()),
     "coded_by": ("list", "analysts who coded the case", ()),
     "screened_by": ("list", "analysts who attached evidence to the case", ()),
@@ -369,20 +382,18 @@ def export_table(
     filters: ExportFilters = ExportFilters(),
     redact: bool = True,
     user: str | None = None,
+    password: str | None = None,
 ) -> int:
     """Write one table to `out` in `fmt` and its metadata to `<out>.meta.json`; return the
-    number of rows written. Without redaction, `user` must name an admin of the catalogue."""
+    number of rows written. Without redaction, `user` and `password` must be those of an
+    admin of the catalogue."""
     if fmt not in FORMATS:
         raise BadInput(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     if not redact:
-        if not user:
-            raise BadInput("--no-redact needs --user NAME naming an admin account of this catalogue")
-        with Session(engine) as session:
-            if not admin_named(session, user):
-                raise BadInput(f"--no-redact refused: {user!r} is not an active admin account of this catalogue")
+        check_admin(engine, user, password, f"--no-redact (an unredacted export of {what})")
     frame, runs = _table(engine, what, config, filters, redact)
     codebook, _ = _codebook_of(config)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_file(out)
     sheets = {what: len(frame)}
     if fmt == "json":
         frame.to_json(out, orient="records", force_ascii=False, indent=1, date_format="iso")
@@ -398,7 +409,39 @@ def export_table(
             _xlsx_safe(book).to_excel(writer, sheet_name="codebook", index=False)
         sheets["codebook"] = len(book)
     write_meta(engine, out, what, fmt, runs, config=config, filters=filters, redact=redact, user=user, rows=sheets)
+    record_export(engine, what, fmt, out, redact, None if redact else user, sheets)
     return len(frame)
+
+
+def check_admin(engine: Engine, user: str | None, password: str | None, what: str) -> None:
+    """BadInput unless `user` is an active admin and `password` its password; a refusal is
+    audited (and committed, although the export stops)."""
+    with Session(engine) as session:
+        try:
+            authenticate_admin(session, user, password, what)
+        finally:
+            session.commit()
+
+
+def record_export(engine: Engine, what: str, fmt: str, out: Path, redact: bool, admin: str | None, rows: dict[str, int]) -> None:
+    with Session(engine) as session, session.begin():
+        audit.record(session, "export", admin, None, table=what, format=fmt, file=out.name, redacted=redact, rows=rows, os_user=_os_user())
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def private_file(path: Path) -> None:
+    """Create (or empty) `path` readable and writable by its owner only, its folder made 0700
+    when it is new; writers that open it afterwards keep that mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    os.chmod(path, 0o600)
 
 
 def write_meta(
@@ -445,6 +488,7 @@ def write_meta(
         "rows": rows,
     }
     meta_path = out.with_name(out.name + ".meta.json")
+    private_file(meta_path)
     meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return meta_path
 
@@ -453,12 +497,20 @@ def _xlsx_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.map(lambda v: _ILLEGAL_XML.sub("", v) if isinstance(v, str) else v)
 
 
+def neutralise(value: str) -> str:
+    """A text cell a spreadsheet shows as text: a bare CR becomes a line feed (inside a
+    quoted field, not a new row), and a cell that starts with = + - @ or a control
+    character, even after blanks, is prefixed with an apostrophe."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if (value and value[0] in _CONTROL) or value.lstrip(_LEADING_JUNK).startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     def cell(value: Any) -> Any:
         if isinstance(value, list):
             value = LIST_SEPARATOR.join(map(str, value))
-        if isinstance(value, str) and value.startswith(_FORMULA_START):
-            return "'" + value
-        return value
+        return neutralise(value) if isinstance(value, str) else value
 
     return frame.map(cell)

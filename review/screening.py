@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from crawler.core.errors import BadInput
 from review.agreement import AlphaResult, KappaResult, alpha_per_field, pairwise_kappa
 from review.codebook import Codebook
-from storage.models import Candidate, Case, CaseEvent, CaseEvidence, Decision, Page, PageIdentifier, utcnow
+from storage.models import Candidate, Case, CaseEvent, CaseEvidence, Decision, Page, PageIdentifier, PageVersion, utcnow
 
 __all__ = [
     "SCREENING",
@@ -29,11 +29,24 @@ __all__ = [
     "include_in_case",
     "merge_cases",
     "record_decision",
+    "settle_case",
     "split_case",
     "suggest_cases",
 ]
 
 SCREENING = ("include", "exclude", "maybe")
+MODES = ("co-design", "co-delivery", "co-monitoring")
+
+
+def _seen_version(session: Session, candidate: Candidate, version_id: int | None) -> int | None:
+    """The version the analyst decided on: the one the form showed, when it is a version of
+    this candidate's page, else the page's latest (None for a page without versions)."""
+    versions = {v.id: v for v in candidate.page.page_versions}
+    if version_id is not None:
+        if version_id not in versions:
+            raise BadInput(f"version {version_id} is not a version of candidate {candidate.id}'s page")
+        return version_id
+    return candidate.page.page_versions[-1].id if candidate.page.page_versions else None
 
 
 def derive_status(decisions: Sequence[Decision], dual: bool) -> str:
@@ -65,7 +78,13 @@ def record_decision(
     mode: str | None = None,
     allowed_reasons: Sequence[str] = (),
     dual: bool = False,
+    version_id: int | None = None,
+    case_choice: str | None = None,
+    case_name: str | None = None,
 ) -> Decision:
+    """Append a screening decision on the page version the analyst saw (`version_id`, else
+    the latest); an include keeps the analyst's case choice (an open case's id, or "new"
+    with a name) for when the candidate's case is made."""
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
         raise BadInput(f"no candidate {candidate_id}")
@@ -73,14 +92,25 @@ def record_decision(
         raise BadInput(f"a decision is one of {', '.join(SCREENING)}")
     if decision == "exclude" and reason not in allowed_reasons:
         raise BadInput("an exclusion needs one of the configured reasons")
+    if mode is not None and mode not in MODES:
+        raise BadInput(f"a mode is one of {', '.join(MODES)}")
+    fields: dict[str, Any] = {"mode": mode} if mode else {}
+    if decision == "include":
+        choice = (case_choice or "new").strip()
+        if choice != "new" and not (choice.isascii() and choice.isdigit() and len(choice) < 19):
+            raise BadInput("the case to attach to is an open case's number, or new")
+        fields["case"] = choice
+        if choice == "new" and (case_name or "").strip():
+            fields["case_name"] = case_name.strip()[:500]
     row = Decision(
         candidate_id=candidate_id,
         user=user,
         decision=decision,
         reason=reason if decision == "exclude" else None,
         note=(note or "").strip()[:4000] or None,
-        fields={"mode": mode} if mode else {},
+        fields=fields,
         created_at=utcnow(),
+        page_version_id=_seen_version(session, candidate, version_id),
     )
     session.add(row)
     session.flush()
@@ -94,7 +124,12 @@ def resolve_conflict(session: Session, candidate_id: int, admin: str, outcome: s
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
         raise BadInput(f"no candidate {candidate_id}")
-    row = Decision(candidate_id=candidate_id, user=admin, decision="resolve", note=note, fields={"outcome": outcome}, created_at=utcnow())
+    if candidate.status != "conflict":
+        raise BadInput(f"candidate {candidate_id} is not in conflict (it is {candidate.status})")
+    row = Decision(
+        candidate_id=candidate_id, user=admin, decision="resolve", note=(note or "").strip()[:4000] or None,
+        fields={"outcome": outcome}, created_at=utcnow(), page_version_id=_seen_version(session, candidate, None),
+    )
     session.add(row)
     session.flush()
     refresh_status(session, candidate, dual)
@@ -142,8 +177,43 @@ def suggest_cases(session: Session, candidate: Candidate, limit: int = 5) -> lis
     return ranked[:limit]
 
 
-def include_in_case(session: Session, candidate_id: int, user: str, case_id: int | None, name: str | None) -> Case:
-    """Attach an included candidate to a case, or open a new case for it."""
+def settle_case(session: Session, candidate: Candidate, user: str) -> Case | None:
+    """Once a candidate's status is include (one analyst, two who agree, or an admin's
+    resolution), put it into a case, once: the case its includers chose (an existing case
+    either chose, else a new one with the first includer's name for it), on the newest page
+    version they decided on. Returns the case, or None when there is nothing to do."""
+    if candidate.status != "include" or session.scalar(select(CaseEvidence.id).where(CaseEvidence.candidate_id == candidate.id).limit(1)):
+        return None
+    decisions = list(session.scalars(select(Decision).where(Decision.candidate_id == candidate.id).order_by(Decision.id)))
+    latest: dict[str, Decision] = {}
+    for decision in decisions:
+        if decision.decision in SCREENING:
+            latest[decision.user] = decision
+    includes = sorted((d for d in latest.values() if d.decision == "include"), key=lambda d: d.id)
+    choices = [str(d.fields.get("case", "new")) for d in includes]
+    existing = next((int(c) for c in choices if c.isdigit() and _open_case(session, int(c))), None)
+    name = next((d.fields.get("case_name") for d in includes if d.fields.get("case_name")), None)
+    versions = [d.page_version_id for d in includes if d.page_version_id] or [d.page_version_id for d in decisions if d.page_version_id]
+    chosen_by = {d.user: str(d.fields.get("case", "new")) for d in includes}
+    return include_in_case(session, candidate.id, user, existing, name, max(versions, default=None), chosen_by)
+
+
+def _open_case(session: Session, case_id: int) -> bool:
+    case = session.get(Case, case_id)
+    return case is not None and case.merged_into_id is None
+
+
+def include_in_case(
+    session: Session,
+    candidate_id: int,
+    user: str,
+    case_id: int | None,
+    name: str | None,
+    version_id: int | None = None,
+    chosen_by: dict[str, str] | None = None,
+) -> Case:
+    """Attach an included candidate to a case, or open a new case for it, citing the page
+    version the inclusion was decided on (else the latest)."""
     candidate = session.get(Candidate, candidate_id)
     if candidate is None:
         raise BadInput(f"no candidate {candidate_id}")
@@ -158,10 +228,15 @@ def include_in_case(session: Session, candidate_id: int, user: str, case_id: int
         session.flush()
         session.add(CaseEvent(case_id=case.id, user=user, action="created", detail={"candidate_id": candidate_id}))
         action = "attached"
+    if version_id is None:
+        version_id = _seen_version(session, candidate, None)
     exists = session.scalar(select(CaseEvidence).where(CaseEvidence.case_id == case.id, CaseEvidence.candidate_id == candidate_id))
     if exists is None:
-        session.add(CaseEvidence(case_id=case.id, candidate_id=candidate_id, added_by=user))
-        session.add(CaseEvent(case_id=case.id, user=user, action=action, detail={"candidate_id": candidate_id}))
+        session.add(CaseEvidence(case_id=case.id, candidate_id=candidate_id, added_by=user, page_version_id=version_id))
+        detail: dict[str, Any] = {"candidate_id": candidate_id}
+        if chosen_by:
+            detail["chosen_by"] = chosen_by
+        session.add(CaseEvent(case_id=case.id, user=user, action=action, detail=detail))
     session.flush()
     return case
 
@@ -232,15 +307,35 @@ def split_case(session: Session, case_id: int, candidate_ids: Sequence[int], use
     return new
 
 
-def evidence_pages(session: Session, case_id: int) -> list[tuple[Candidate, Page]]:
+@dataclass(frozen=True)
+class Evidence:
+    """A candidate page that is evidence of a case, with the version it was screened on and
+    the page's latest version (newer when the page changed since: re-check it)."""
+
+    candidate: Candidate
+    page: Page
+    pinned: PageVersion | None
+    latest: PageVersion | None
+
+    @property
+    def changed(self) -> bool:
+        return self.pinned is not None and self.latest is not None and self.latest.number > self.pinned.number
+
+
+def evidence_pages(session: Session, case_id: int) -> list[Evidence]:
     query = (
-        select(Candidate, Page)
+        select(Candidate, Page, CaseEvidence.page_version_id)
         .join(CaseEvidence, CaseEvidence.candidate_id == Candidate.id)
         .join(Page, Page.id == Candidate.page_id)
         .where(CaseEvidence.case_id == case_id)
         .order_by(Page.event_date, Page.url)
     )
-    return [(candidate, page) for candidate, page in session.execute(query)]
+    rows = []
+    for candidate, page, version_id in session.execute(query):
+        versions = page.page_versions
+        pinned = next((v for v in versions if v.id == version_id), None)
+        rows.append(Evidence(candidate, page, pinned, versions[-1] if versions else None))
+    return rows
 
 
 def agreement_from_log(session: Session) -> tuple[dict[tuple[str, str], KappaResult], dict[str, AlphaResult]]:

@@ -12,20 +12,29 @@ at any moment resumes from the pages it had queued but not stored, and a finishe
 clears it so the next visit starts from the start URLs again. Requests that yield no page
 (forbidden by robots.txt, redirected to a page fetched already) stay queued until the crawl
 finishes; a resume asks for them again.
+
+With a shared frontier (`crawl.frontier: redis://...`, `storage.shared_frontier`) every
+crawler process on every machine is a worker of one crawl per source: `start` takes entries
+from the shared queue while the downloader has room, links go to the shared queue (its
+dupefilter and page cap count for every worker), and an entry is done when the store has
+committed its page. The spider ends when nothing is queued or in flight for any worker.
 """
 
 from __future__ import annotations
 
 import posixpath
+import time
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.linkextractors import IGNORED_EXTENSIONS
+from scrapy.utils.asyncio import sleep
 from twisted.python.failure import Failure
 
 from crawler.core.config import Source
@@ -35,12 +44,16 @@ from crawler.core.urls import canonical_url, clean_url, host_of, is_http_url
 from pipelines.store import crawl_catalogue, stop_crawl
 from spiders._common import chosen_sources, crawl_stopped, failed_item, page_item
 from storage.crawl import CrawlCatalogue
+from storage.shared_frontier import Entry
 
 __all__ = ["SiteSpider"]
 
 # Documents are fetched (and recorded as not HTML); media and archives are not fetched at all.
 DOCUMENT_EXTENSIONS = {"pdf", "doc", "docx", "odt", "rtf", "xls", "xlsx", "ods", "ppt", "pptx", "odp"}
 SKIPPED_EXTENSIONS = frozenset(IGNORED_EXTENSIONS) - DOCUMENT_EXTENSIONS
+# A team crawl's worker: how often it looks at an empty shared queue again, and for dead workers.
+POLL_SECONDS = 0.2
+REAP_SECONDS = 3.0
 
 
 class SiteSpider(scrapy.Spider):
@@ -52,11 +65,21 @@ class SiteSpider(scrapy.Spider):
         return source.kind != "telegram" and bool(source.start_urls)
 
     def __init__(
-        self, sources: list[Source], pages_per_source: int, *args: Any, catalogue: CrawlCatalogue | None = None, url_limit: int = 2083, **kwargs: Any
+        self,
+        sources: list[Source],
+        pages_per_source: int,
+        *args: Any,
+        catalogue: CrawlCatalogue | None = None,
+        url_limit: int = 2083,
+        depth_limit: int = 0,
+        **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.catalogue = catalogue
         self.url_limit = url_limit  # Scrapy's URLLENGTH_LIMIT, counted here rather than dropped unseen
+        self.shared = catalogue.shared if catalogue else None
+        self.depth_limit = depth_limit  # DEPTH_LIMIT: shared-frontier links skip DepthMiddleware
+        self.capped: set[str] = set()  # sources whose shared page cap is reached
         self.sources = [s for s in sources if self.handles(s)]
         self.by_name = {s.name: s for s in self.sources}
         self.page_cap = {s.name: s.pages or pages_per_source for s in self.sources}
@@ -72,12 +95,23 @@ class SiteSpider(scrapy.Spider):
         sources = chosen_sources(crawler, kwargs.pop("source", None), cls.handles)
         pages = crawler.settings.getint("COPROD_PAGES_PER_SOURCE", 500)
         limit = crawler.settings.getint("URLLENGTH_LIMIT", 2083)
-        spider = cls(sources, pages, *args, catalogue=crawl_catalogue(crawler), url_limit=limit, **kwargs)
+        spider = cls(
+            sources, pages, *args, catalogue=crawl_catalogue(crawler), url_limit=limit, depth_limit=crawler.settings.getint("DEPTH_LIMIT", 0), **kwargs
+        )
         spider._set_crawler(crawler)
+        if spider.shared is not None:
+            # A request that ends without a page is done too, or the crawl would wait for it.
+            crawler.signals.connect(spider._request_left, signal=signals.request_dropped)
+            crawler.signals.connect(spider._response_failed, signal=signals.spider_error)
+            crawler.signals.connect(spider._item_failed, signal=signals.item_error)
         return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if crawl_stopped(self.crawler):
+            return
+        if self.shared is not None:
+            async for request in self._from_shared():
+                yield request
             return
         try:
             requests = self._from_frontier() if self.catalogue else [r for s in self.sources for r in self._start_requests(s)]
@@ -86,6 +120,38 @@ class SiteSpider(scrapy.Spider):
             return
         for request in requests:
             yield request
+
+    async def _from_shared(self) -> AsyncIterator[scrapy.Request]:
+        """Entries of the shared queue, one at a time while the downloader has room, until
+        every source's crawl is done (nothing queued, nothing in flight anywhere)."""
+        assert self.catalogue is not None and self.shared is not None
+        stats = self.crawler.stats
+        fresh = {s.name: [Entry(r.meta["frontier_key"], r.url, 0) for r in self._start_requests(s)] for s in self.sources}
+        requeued = self.catalogue.join_shared(stats.get_value("coprod/run_id"), fresh, self.page_cap)
+        stats.inc_value("coprod/frontier/requeued", sum(requeued.values()))
+        active = [s.name for s in self.sources]
+        reaped_at = time.monotonic()
+        while active:
+            if time.monotonic() - reaped_at > REAP_SECONDS:
+                # A dead worker's entries go back to the queue while the others still work.
+                stats.inc_value("coprod/frontier/requeued", sum(self.catalogue.reap_shared(active).values()))
+                reaped_at = time.monotonic()
+            engine = self.crawler.engine
+            if engine is None or engine.needs_backout():
+                await sleep(POLL_SECONDS / 4)
+                continue
+            entry = None
+            for index, name in enumerate(active):
+                entry = self.shared.pop(name)
+                if entry is not None:
+                    active.append(active.pop(index))  # the next pop starts with another source
+                    stats.inc_value("coprod/frontier/popped")
+                    yield self._queued_request(self.by_name[name], entry.key, entry.url, entry.depth, entry.referer)
+                    break
+            if entry is not None:
+                continue
+            active = [name for name in active if not self.shared.finished(name)]
+            await sleep(POLL_SECONDS)
 
     def _start_requests(self, source: Source) -> list[scrapy.Request]:
         requests = [self._request(source, url, depth=0) for url in source.start_urls]
@@ -111,12 +177,36 @@ class SiteSpider(scrapy.Spider):
         return requests
 
     def closed(self, reason: str) -> None:
+        if self.shared is not None:
+            if self.shared.worker is None:
+                return  # closed before it joined any crawl
+            # What this worker still holds goes back to the queue; the last worker of a
+            # finished crawl clears it.
+            cleared = [name for name in self.by_name if self.shared.leave(name)]
+            self.crawler.stats.set_value("coprod/frontier/cleared", len(cleared))
+            return
         # Only a crawl that ran to its end forgets its frontier; a stopped one resumes.
         if reason == "finished" and self.catalogue is not None and not self.catalogue.failure:
             try:
                 self.catalogue.clear_frontiers(list(self.by_name))
             except CatalogueError as error:
                 self.logger.error("The frontier could not be cleared (the next crawl resumes from it): %(error)s", {"error": error})
+
+    def _release(self, meta: dict[str, Any], why: str) -> None:
+        assert self.shared is not None
+        if meta.get("frontier_key") and meta.get("source") in self.by_name:
+            self.shared.done([(meta["source"], meta["frontier_key"])])
+            self.crawler.stats.inc_value(f"coprod/frontier/no_page/{why}")
+
+    def _request_left(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        self._release(request.meta, "dropped")
+
+    def _response_failed(self, failure: Failure, response: Response, spider: scrapy.Spider) -> None:
+        self._release(response.meta, "spider_error")
+
+    def _item_failed(self, item: Any, response: Response | None, spider: scrapy.Spider, failure: Failure) -> None:
+        if isinstance(item, PageItem):
+            self._release({"source": item.source, "frontier_key": item.frontier_key}, "item_error")
 
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         source = self.by_name[response.meta["source"]]
@@ -137,6 +227,8 @@ class SiteSpider(scrapy.Spider):
         depth = response.meta.get("depth", 0)
         if source.depth is not None and depth >= source.depth:
             return []
+        if self.shared is not None and self.depth_limit and depth >= self.depth_limit:
+            return []
         known = self.known_links[source.name]
         requests, media = [], 0
         for url, _ in item.outlinks:
@@ -152,13 +244,34 @@ class SiteSpider(scrapy.Spider):
                     requests.append(request)
         if media:
             self.crawler.stats.inc_value("coprod/skipped/media_link", media)
+        if self.shared is not None:
+            self._share(source, requests, response.url)
+            return []
         return requests
+
+    def _share(self, source: Source, requests: list[scrapy.Request], referer: str) -> None:
+        """Put a page's new links in the shared queue (before the page is stored, so a page
+        done never lacks its links); the shared dupefilter and page cap decide."""
+        assert self.shared is not None
+        if not requests:
+            return
+        if source.name in self.capped:
+            self.crawler.stats.inc_value(f"coprod/skipped/page_cap/{source.name}", len(requests))
+            return
+        entries = [Entry(r.meta["frontier_key"], r.url, r.meta["depth"], referer) for r in requests]
+        for status in self.shared.push(source.name, entries, self.page_cap[source.name]):
+            self.crawler.stats.inc_value(f"coprod/frontier/{status}")
+            if status == "capped":
+                self.capped.add(source.name)
+                self.crawler.stats.inc_value(f"coprod/skipped/page_cap/{source.name}")
 
     def on_error(self, failure: Failure) -> Iterator[PageItem]:
         item = failed_item(failure, self.crawler)
         if item is not None:
             item.frontier_key = failure.request.meta.get("frontier_key")  # type: ignore[attr-defined]
             yield item
+        elif self.shared is not None:
+            self._release(failure.request.meta, "ignored")  # type: ignore[attr-defined]
 
     def _request(self, source: Source, url: str, depth: int) -> scrapy.Request | None:
         if not is_http_url(url):
@@ -175,16 +288,20 @@ class SiteSpider(scrapy.Spider):
         if key in seen:
             self.known_links[source.name].add(url)
             return None
-        if len(seen) >= self.page_cap[source.name]:
+        if self.shared is None and len(seen) >= self.page_cap[source.name]:
             self.crawler.stats.inc_value(f"coprod/skipped/page_cap/{source.name}")
             return None
         seen.add(key)
         self.known_links[source.name].add(url)
         return self._queued_request(source, key, cleaned, depth)
 
-    def _queued_request(self, source: Source, key: str, url: str, depth: int) -> scrapy.Request:
+    def _queued_request(self, source: Source, key: str, url: str, depth: int, referer: str | None = None) -> scrapy.Request:
         meta = {"source": source.name, "frontier_key": key, "depth": depth}
-        return scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=meta)
+        if self.shared is None:
+            return scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=meta)
+        # The shared frontier is the dupefilter; this process's own one would not know it.
+        headers = {"Referer": referer} if referer else None
+        return scrapy.Request(url, callback=self.parse, errback=self.on_error, meta=meta, headers=headers, dont_filter=True)
 
 
 def _within(host: str, domains: tuple[str, ...]) -> bool:

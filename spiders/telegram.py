@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 
 from crawler.core.config import Source
 from crawler.core.errors import CatalogueError
-from crawler.core.items import PageItem
+from crawler.core.items import PageItem, post_title
 from crawler.core.urls import canonical_url
 from pipelines.store import crawl_catalogue, stop_crawl
 from spiders._common import chosen_sources, crawl_stopped, failed_item, now
@@ -42,7 +42,7 @@ def channel_of(source: Source) -> str | None:
     return None
 
 
-def post_item(post: Post, source: str) -> PageItem:
+def post_item(post: Post, source: str, channel_title: str | None = None) -> PageItem:
     return PageItem(
         url=canonical_url(post.url),
         source=source,
@@ -51,11 +51,13 @@ def post_item(post: Post, source: str) -> PageItem:
         http_status=200,
         content_type="text/plain; telegram-post",
         text=post.text,
+        title=post_title(post.channel, channel_title, post.text),
         published=post.published.date().isoformat() if post.published else None,
         links=list(post.links),
         outlinks=[(link, "") for link in post.links] + [(f"https://t.me/{name}", f"@{name}") for name in post.mentions],
         extra={
             "channel": post.channel,
+            "channel_title": channel_title,
             "post_id": post.post_id,
             "datetime": post.published.isoformat() if post.published else None,
             "views": post.views,
@@ -146,7 +148,7 @@ class TelegramSpider(scrapy.Spider):
                 break
             self.taken[channel] += 1
             self.crawler.stats.inc_value(f"coprod/fetched/{source.name}")
-            item = post_item(post, source.name)
+            item = post_item(post, source.name, page.title)
             item.capture = response.meta.get(CAPTURE_META)  # the preview page the post was read from
             yield item
         oldest = posts[-1] if posts else None

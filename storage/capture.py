@@ -65,6 +65,7 @@ DEFAULT_COMPRESSION_LEVEL = 6  # as small as warcio's 9 on HTML (within 1%), 40%
 _FRAMING_HEADERS = {"transfer-encoding"}
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.warc\.gz")
+_RUN_OF_FILE = re.compile(r"-run(\d+)-")
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,12 @@ class Captured:
         return next((value for key, value in self.headers if key.lower() == name.lower()), None)
 
 
-def capture_dir(database_url: str | None, explicit: str | None = None) -> Path:
-    """The capture folder: `explicit`, else $COPROD_CAPTURE_DIR, else beside a SQLite
-    catalogue (`data/coprod.sqlite` -> `data/coprod-captures/`), else `data/captures`."""
-    chosen = explicit or os.environ.get("COPROD_CAPTURE_DIR")
+def capture_dir(database_url: str | None, explicit: str | None = None, configured: str | None = None) -> Path:
+    """The capture folder: `explicit` (a flag or setting), else $COPROD_CAPTURE_DIR, else
+    `configured` (the study file's `captures`, a path every machine of a team crawl shares),
+    else beside a SQLite catalogue (`data/coprod.sqlite` -> `data/coprod-captures/`), else
+    `data/captures`."""
+    chosen = explicit or os.environ.get("COPROD_CAPTURE_DIR") or configured
     if chosen:
         return Path(chosen)
     if database_url:
@@ -155,13 +158,17 @@ class WarcCapture:
         self.handle: IO[bytes] | None = None
         self.writer: WARCWriter | None = None
         self.name = ""
+        self.path = folder
         self.files: list[str] = []
 
     def open(self) -> WarcCapture:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # The pages as published (phones, emails, cards): the crawling account's alone.
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.counter += 1
         self.name = f"{self.prefix}-{self.counter:05d}.warc.gz"
-        self.handle = capture_path(self.folder, self.name).open("xb")  # never overwrite a capture
+        self.path = capture_path(self.folder, self.name)
+        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)  # never overwrite a capture
+        self.handle = os.fdopen(fd, "wb")
         # Held while the file is written: `recover_captures` leaves a live writer's file alone.
         fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.writer = _WARCWriter(self.handle, self.level, warc_version="1.1")
@@ -211,15 +218,15 @@ class WarcCapture:
         if self.handle is not None:
             self.handle.flush()
             os.fsync(self.handle.fileno())
-            _seal(Path(self.handle.name))
+            _seal(self.path)
             self.handle.close()
             self.handle = self.writer = None
 
 
 def _seal(path: Path) -> None:
     """A complete capture becomes read-only: evidence is not edited, and a file still
-    writable after its writer is gone was left by a crash."""
-    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    writable after its writer is gone was left by a crash. Only its owner reads it."""
+    path.chmod(stat.S_IRUSR)
 
 
 def complete_length(handle: IO[bytes]) -> int:
@@ -243,14 +250,21 @@ def complete_length(handle: IO[bytes]) -> int:
     return good
 
 
-def recover_captures(folder: Path) -> list[tuple[str, int]]:
+def recover_captures(folder: Path, live_runs: frozenset[int] = frozenset()) -> list[tuple[str, int]]:
     """Capture files a crashed crawl left open (still writable, no live writer): cut each back
-    to its last complete record and seal it. Returns (file, bytes cut) for each one."""
+    to its last complete record and seal it. Returns (file, bytes cut) for each one.
+
+    Files of `live_runs` are left alone: on a folder shared by several machines a writer on
+    another host holds no lock this host can see (network file systems may not pass flock on).
+    """
     repaired = []
     if not folder.is_dir():
         return repaired
     for path in sorted(folder.glob("*.warc.gz")):
         if not _SAFE_NAME.fullmatch(path.name) or not path.stat().st_mode & stat.S_IWUSR:
+            continue
+        run = _RUN_OF_FILE.search(path.name)
+        if run and int(run[1]) in live_runs:
             continue
         with path.open("r+b") as handle:
             try:

@@ -28,16 +28,19 @@ from storage import frontier
 from storage.db import finish_run, open_catalogue, start_run, stored_signatures, stored_stories, sync_sources, write_pages
 from storage.frontier import Frontier
 from storage.models import Page, Run, Source
-from storage.runs import mark_interrupted, record_process
+from storage.runs import mark_interrupted, mark_runs_interrupted, record_process
+from storage.shared_frontier import Entry, SharedFrontier
 
 __all__ = ["CrawlCatalogue"]
 
 
 class CrawlCatalogue:
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, frontier_url: str | None = None):
         self.database_url = database_url
         self._engine: Engine | None = None
         self.failure: str | None = None  # the first failed read or write, as said to the user
+        # A team crawl's shared frontier (Redis); None: the site spider's frontier is in the catalogue.
+        self.shared: SharedFrontier | None = SharedFrontier(frontier_url) if frontier_url else None
 
     @property
     def engine(self) -> Engine:
@@ -65,6 +68,9 @@ class CrawlCatalogue:
         return Session(self.engine)
 
     def close(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
+            self.shared = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -84,17 +90,22 @@ class CrawlCatalogue:
         transaction; returns how many page rows were new."""
         with self._access("write"), self.session() as session, session.begin():
             created = write_pages(session, batch, source_ids, run_id)
-            frontier.record(session, batch, source_ids, run_id)
+            if self.shared is None:
+                frontier.record(session, batch, source_ids, run_id)
+        completed = [(item.source, item.frontier_key) for item, _, _ in batch if item.frontier_key]
+        if self.shared is not None and completed:
+            # Done only once the transaction holding the pages committed.
+            self.shared.done(completed)
         return created
 
     def signatures(self) -> list[tuple[str, bytes]]:
         """(canonical url, signature) of every stored story that is not a copy itself."""
-        with self.session() as session:
+        with self._access("read"), self.session() as session:
             return stored_signatures(session)
 
     def stories(self, urls: Sequence[str]) -> dict[str, tuple[str, str | None, list[str]]]:
         """(text, publication date, links) of each stored page, by canonical url."""
-        with self.session() as session:
+        with self._access("read"), self.session() as session:
             return stored_stories(session, urls)
 
     def finish_run(self, run_id: int, reason: str, stats: dict[str, Any]) -> None:
@@ -124,10 +135,58 @@ class CrawlCatalogue:
                 run.resumed_run_id = max(resumed)
         return opened
 
+    # --- a team crawl's shared frontier ---------------------------------------------------
+
+    def join_shared(self, run_id: int | None, fresh: Mapping[str, list[Entry]], caps: Mapping[str, int]) -> dict[str, int]:
+        """Join each source's shared crawl (after reaping its dead workers) and queue its start
+        entries (a no-op for a crawl under way); the run names the run that started the crawl
+        it joined. Returns how many entries each dead worker's reaping put back, per source."""
+        assert self.shared is not None
+        requeued = {name: self.reap_shared([name])[name] for name in fresh}
+        started = self.shared.join(run_id, list(fresh))
+        for name, entries in fresh.items():
+            self.shared.push(name, entries, caps[name])
+        first = [run for run in started.values() if run is not None]
+        if first and run_id is not None:
+            with self._access("write"), self.session() as session, session.begin():
+                run = session.get(Run, run_id)
+                if run is not None:
+                    run.resumed_run_id = min(first)
+        return requeued
+
+    def reap_shared(self, names: Sequence[str]) -> dict[str, int]:
+        """Per source: entries put back in the queue from workers that died; their runs are
+        marked interrupted."""
+        assert self.shared is not None
+        requeued: dict[str, int] = {}
+        dead_runs: list[int] = []
+        for name in names:
+            requeued[name] = 0
+            for worker in self.shared.dead_workers(name):
+                requeued[name] += self.shared.reap(name, worker, self._stored_by)
+                if worker.run_id is not None:
+                    dead_runs.append(worker.run_id)
+        if dead_runs:
+            with self._access("write"), self.session() as session, session.begin():
+                mark_runs_interrupted(session, dead_runs)
+        return requeued
+
+    def _stored_by(self, run_id: int | None, urls: list[str]) -> set[str]:
+        if run_id is None:
+            return set()
+        with self._access("read"), self.session() as session:
+            return set(session.scalars(select(Page.url).where(Page.url.in_(urls), Page.last_run_id == run_id)))
+
     def clear_frontiers(self, names: Sequence[str]) -> None:
         """Forget the frontiers of sources whose crawl ran to its end."""
         with self._access("write"), self.session() as session, session.begin():
             frontier.clear(session, self._source_ids(session, names).values())
+
+    def running_runs(self) -> frozenset[int]:
+        """Runs that say they are running (on any host; this host's dead ones are marked
+        interrupted when a run starts)."""
+        with self._access("read"), self.session() as session:
+            return frozenset(session.scalars(select(Run.id).where(Run.status == "running")))
 
     def newest_posts(self, names: Sequence[str]) -> dict[str, int]:
         """The newest Telegram post stored, per channel of these sources."""

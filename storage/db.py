@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, or_, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, selectinload
 from crawler.core.config import Source as SourceConfig
 from crawler.core.errors import BadInput, CatalogueError, SchemaMismatch
 from crawler.core.items import PageItem
+from storage.migrations import creation_lock, fresh_schema
 from storage.models import (
-    SCHEMA_VERSION,
     Base,
+    SCHEMA_VERSION,
     Candidate,
     DiscoveredSource,
     Page,
@@ -41,10 +42,12 @@ __all__ = [
     "catalogue_engine",
     "ensure_source",
     "finish_run",
+    "insert_new",
     "open_catalogue",
     "start_run",
     "sync_candidate",
     "sync_sources",
+    "upsert",
     "write_pages",
 ]
 
@@ -63,6 +66,9 @@ def open_catalogue(url: str, *, create: bool = True) -> Engine:
         engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)
         raise CatalogueError(f"cannot open the catalogue {shown}: {error.orig}{_read_only_hint(url)}") from error
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 
@@ -89,11 +95,22 @@ def catalogue_engine(url: str, *, create: bool = True) -> Engine:
         db_path = Path(parsed.database)
         if not create and not db_path.exists():
             raise BadInput(f"no catalogue database at {db_path} (run a crawl first, or pass --db)")
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(db_path)
     engine = create_engine(parsed)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """A new catalogue file (password hashes, phones, emails) is the owner's alone: 0600 in a
+    folder made 0700; SQLite gives its -wal and -shm files the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -106,54 +123,66 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _check_schema(engine: Engine, url: str, create: bool) -> None:
-    existing = set(inspect(engine).get_table_names())
-    if not existing and not create:
-        raise BadInput(f"{url} holds no coprod catalogue")
+    version = _version(engine, url)
+    if version is None:
+        # No catalogue yet, or another process is creating it: decide under the creation lock.
+        with engine.connect() as connection, creation_lock(connection):
+            version = _version(connection, url)
+            connection.rollback()
+        if version is None:
+            if not create:
+                raise BadInput(f"{url} holds no coprod catalogue")
+            fresh_schema(engine)
+            return
+    if version < SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"{url} has catalogue schema version {version}; this coprod reads version {SCHEMA_VERSION} "
+            f"(upgrade it with: coprod migrate --db {url})"
+        )
+    if version != SCHEMA_VERSION:
+        raise SchemaMismatch(f"{url} has catalogue schema version {version}; this coprod reads version {SCHEMA_VERSION}")
+
+
+def _version(bind: Engine | Connection, url: str) -> int | None:
+    """The catalogue's schema version; None when the database holds no tables (or its
+    schema_info has no row yet)."""
+    existing = set(inspect(bind).get_table_names())
     if existing and "schema_info" not in existing:
         raise SchemaMismatch(f"{url} is not a coprod catalogue (no schema_info table)")
-    if "schema_info" in existing:
-        with Session(engine) as session:
-            version = session.scalar(select(SchemaInfo.version))
-        if version is not None and version < SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"{url} has catalogue schema version {version}; this coprod reads version {SCHEMA_VERSION} "
-                f"(upgrade it with: coprod migrate --db {url})"
-            )
-        if version != SCHEMA_VERSION:
-            raise SchemaMismatch(
-                f"{url} has catalogue schema version {version}; this coprod reads version {SCHEMA_VERSION}"
-            )
-        return
-    Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        session.add(SchemaInfo(version=SCHEMA_VERSION))
+    if not existing:
+        return None
+    if isinstance(bind, Connection):
+        return bind.scalar(select(SchemaInfo.version))
+    with bind.connect() as connection:
+        return connection.scalar(select(SchemaInfo.version))
 
 
 def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[str, int]:
-    """Insert or update the configured sources; return their ids by name."""
+    """Insert or update the configured sources; return their ids by name (every source's).
+    Crawlers starting together add a new source once (ON CONFLICT DO NOTHING)."""
+    specs = list(sources)
+    insert_new(session, Source, [_source_row(spec.name, spec.kind, list(spec.start_urls), list(spec.domains), spec.enabled) for spec in specs], ["name"])
     rows = {row.name: row for row in session.scalars(select(Source))}
-    for spec in sources:
-        row = rows.get(spec.name) or Source(name=spec.name)
+    for spec in specs:
+        row = rows[spec.name]
         row.kind = spec.kind
         row.region = spec.region
         row.language_hint = spec.language
         row.start_urls = list(spec.start_urls)
         row.allowed_domains = list(spec.domains)
         row.enabled = spec.enabled
-        session.add(row)
-        rows[spec.name] = row
     session.flush()
     return {name: row.id for name, row in rows.items()}
 
 
 def ensure_source(session: Session, name: str, kind: str, origin: str) -> int:
     """A source that is not in the study file (an imported file); created once, kept."""
-    row = session.scalar(select(Source).where(Source.name == name))
-    if row is None:
-        row = Source(name=name, kind=kind, start_urls=[origin], allowed_domains=[], enabled=False)
-        session.add(row)
-        session.flush()
-    return row.id
+    insert_new(session, Source, [_source_row(name, kind, [origin], [], False)], ["name"])
+    return session.scalar(select(Source.id).where(Source.name == name))
+
+
+def _source_row(name: str, kind: str, start_urls: list[str], domains: list[str], enabled: bool) -> dict[str, Any]:
+    return {"name": name, "kind": kind, "start_urls": start_urls, "allowed_domains": domains, "enabled": enabled, "created_at": utcnow()}
 
 
 def start_run(session: Session, spider: str, sources: Sequence[str], seeds_sha256: str | None) -> int:
@@ -197,6 +226,17 @@ def write_pages(
     sighting; a failed re-fetch records the failure without erasing the text stored before.
     """
     urls = [item.url for item, _, _ in items]
+    # New pages are inserted with ON CONFLICT DO NOTHING, so two crawlers storing one URL at
+    # once make one row; then every page of the batch is read back and updated.
+    fresh = {
+        item.url: {
+            "url": item.url, "fetched_url": item.fetched_url, "source_id": source_ids[item.source],
+            "first_run_id": run_id, "first_seen": item.fetched_at, "last_seen": item.fetched_at,
+        }
+        for item, _, _ in items
+        if not item.not_modified
+    }
+    created = len(insert_new(session, Page, list(fresh.values()), ["url"], returning=Page.url))
     existing = {page.url: page for page in session.scalars(select(Page).where(Page.url.in_(urls)).options(selectinload(Page.page_versions)))}
     hashes = {item.content_hash for item, reason, _ in items if item.content_hash and not reason}
     # The first page stored with a text is its original; later copies (an aggregator
@@ -207,20 +247,15 @@ def write_pages(
     # Near copies (pipelines.dedup decided which story each copies) point to that story.
     copied = {item.copy_of for item, reason, _ in items if item.copy_of and not reason}
     near_originals = {page.url: page for page in session.scalars(select(Page).where(Page.url.in_(copied)))} if copied else {}
-    created = 0
     touched: list[Page] = []
     replaced: list[tuple[Page, list[str]]] = []
     for item, reason, detail in items:
         page = existing.get(item.url)
-        if item.not_modified:
-            if page is not None:
-                seen_unchanged(page, item, run_id)
-            continue
         if page is None:
-            page = Page(url=item.url, first_run_id=run_id, first_seen=item.fetched_at, source_id=source_ids[item.source])
-            session.add(page)
-            existing[item.url] = page
-            created += 1
+            continue  # a 304 for a page that is not stored (any more)
+        if item.not_modified:
+            seen_unchanged(page, item, run_id)
+            continue
         page.fetched_url = item.fetched_url
         page.last_seen = item.fetched_at
         page.last_run_id = run_id
@@ -320,22 +355,46 @@ def _link_versions(session: Session, pages: list[Page]) -> list[Page]:
 def _record_discoveries(session: Session, found: list[tuple[Page, list[dict[str, str]]]]) -> None:
     if not found:
         return
-    keys = {d["key"] for _, discovered in found for d in discovered}
-    rows = {row.key: row for row in session.scalars(select(DiscoveredSource).where(DiscoveredSource.key.in_(keys)))}
-    for _, discovered in found:
-        for d in discovered:
-            if d["key"] not in rows:
-                rows[d["key"]] = DiscoveredSource(key=d["key"], kind=d["kind"], url=d["url"], example=d["example"] or None)
-                session.add(rows[d["key"]])
-    session.flush()
-    page_ids = [page.id for page, _ in found]
-    linked = set(session.execute(select(SourceLink.page_id, SourceLink.discovered_id).where(SourceLink.page_id.in_(page_ids))))
-    for page, discovered in found:
-        for d in discovered:
-            pair = (page.id, rows[d["key"]].id)
-            if pair not in linked:
-                linked.add(pair)
-                session.add(SourceLink(page_id=page.id, discovered_id=rows[d["key"]].id))
+    rows = {d["key"]: {"key": d["key"], "kind": d["kind"], "url": d["url"], "example": d["example"] or None} for _, discovered in found for d in discovered}
+    insert_new(session, DiscoveredSource, list(rows.values()), ["key"])
+    ids = dict(session.execute(select(DiscoveredSource.key, DiscoveredSource.id).where(DiscoveredSource.key.in_(rows))).all())
+    links = {(page.id, ids[d["key"]]) for page, discovered in found for d in discovered}
+    insert_new(session, SourceLink, [{"page_id": page_id, "discovered_id": found_id} for page_id, found_id in sorted(links)], ["page_id", "discovered_id"])
+
+
+def insert_new(session: Session, model: type[Base], rows: list[dict[str, Any]], keys: list[str], returning: Any = None) -> list[Any]:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING of `rows` (PostgreSQL and SQLite); returns
+    the `returning` column of the rows it inserted."""
+    if not rows:
+        return []
+    statement = _insert(session, model).on_conflict_do_nothing(index_elements=keys)
+    connection = session.connection()
+    if returning is None:
+        connection.execute(statement, rows)
+        return []
+    return list(connection.execute(statement.returning(returning), rows).scalars())
+
+
+def upsert(session: Session, model: type[Base], rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE of `rows` (PostgreSQL and SQLite): two
+    processes writing one row at once both succeed, the later one's values win."""
+    if not rows:
+        return
+    statement = _insert(session, model)
+    columns = [name for name in rows[0] if name not in keys]
+    statement = statement.on_conflict_do_update(index_elements=keys, set_={name: statement.excluded[name] for name in columns})
+    session.connection().execute(statement, rows)
+
+
+def _insert(session: Session, model: type[Base]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise BadInput(f"the catalogue needs PostgreSQL or SQLite (got {dialect})")
+    return insert(model.__table__)
 
 
 def apply_relevance(page: Page, relevance: dict[str, Any] | None) -> None:
@@ -370,9 +429,11 @@ def sync_candidate(session: Session, page: Page) -> None:
     candidate = page.candidate
     if page.flagged and page.duplicate_of is None and page.version_of is None:
         if candidate is None:
-            session.add(Candidate(page=page, score=page.score))
-        else:
-            candidate.score = page.score
+            candidate = Candidate(page=page)
+            session.add(candidate)
+        candidate.score = page.score
+        # The queue filters on these without joining the pages.
+        candidate.source_id, candidate.language, candidate.mode = page.source_id, page.language, page.mode
     elif candidate is not None and candidate.status == "unscreened":
         # Nothing was decided on it yet, so a page no longer flagged simply leaves the queue.
         session.delete(candidate)

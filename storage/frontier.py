@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from crawler.core.items import PageItem
+from storage.db import insert_new
 from storage.models import FrontierEntry, utcnow
 
 __all__ = ["Frontier", "clear", "load", "record", "seed"]
@@ -73,14 +74,10 @@ def clear(session: Session, source_ids: Iterable[int]) -> None:
 
 
 def _queue(session: Session, source_id: int, entries: list[tuple[str, str, int]], run_id: int | None) -> None:
-    if not entries:
-        return
     wanted = {url: (fetch_url, depth) for url, fetch_url, depth in entries}
-    present = set(session.scalars(select(FrontierEntry.url).where(FrontierEntry.source_id == source_id, FrontierEntry.url.in_(wanted))))
-    for url, (fetch_url, depth) in wanted.items():
-        if url not in present:
-            session.add(FrontierEntry(source_id=source_id, url=url, fetch_url=fetch_url, depth=depth, run_id=run_id))
-    session.flush()
+    rows = [{"source_id": source_id, "url": url, "fetch_url": fetch_url, "depth": depth, "run_id": run_id, "state": "queued", "queued_at": utcnow()}
+            for url, (fetch_url, depth) in wanted.items()]
+    insert_new(session, FrontierEntry, rows, ["source_id", "url"])
 
 
 def _by_source(items: Iterable[PageItem]) -> dict[str, list[PageItem]]:

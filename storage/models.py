@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AuditEvent",
     "Base",
     "Candidate",
+    "CandidateSearch",
     "Case",
     "CaseEvent",
     "CaseEvidence",
@@ -31,8 +33,13 @@ __all__ = [
     "utcnow",
 ]
 
-# Bump when a table changes; `storage.db.open_catalogue` refuses a database of another version.
-SCHEMA_VERSION = 3
+# Bump when a table changes, with a new Alembic revision (`storage/alembic/versions/`);
+# `storage.db.open_catalogue` refuses a database of another version. Schema 3 (issue 14,
+# revision 0003): decisions and case evidence name the page version they were made on; users
+# carry a session version; the audit log; the candidates' search index and queue columns;
+# ranker runs record failed trainings; `storage.ddl` holds its triggers and full-text index.
+# Schema 4 (issue 11, revision 0004): pages carry the MinHash signature of their text.
+SCHEMA_VERSION = 4
 
 
 def utcnow() -> dt.datetime:
@@ -222,10 +229,10 @@ class PagePlace(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
     code: Mapped[str] = mapped_column(String(19), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), index=True)  # schema 3: the queue filters by name
     category: Mapped[str] = mapped_column(String(1))
-    hromada_code: Mapped[str | None] = mapped_column(String(19))
-    raion_code: Mapped[str | None] = mapped_column(String(19))
+    hromada_code: Mapped[str | None] = mapped_column(String(19), index=True)  # schema 3
+    raion_code: Mapped[str | None] = mapped_column(String(19), index=True)  # schema 3
 
     page: Mapped[Page] = relationship(back_populates="places")
 
@@ -258,6 +265,11 @@ class Candidate(Base):
     """A flagged page waiting for (or past) screening."""
 
     __tablename__ = "candidates"
+    __table_args__ = (
+        # Schema 3: the two queue orders, by the engine and by the model, read from an index.
+        Index("ix_candidates_queue_engine", "score", "id"),
+        Index("ix_candidates_queue_model", "model_score", "score", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), unique=True)
     score: Mapped[float] = mapped_column(Float, default=0.0, index=True)
@@ -266,8 +278,25 @@ class Candidate(Base):
     status: Mapped[str] = mapped_column(String(16), default="unscreened", index=True)
     # The active-learning model's probability of relevance; None until a model scored it.
     model_score: Mapped[float | None] = mapped_column(Float, index=True)
+    # Schema 3: copies of the page's columns the queue filters on (kept by `sync_candidate`),
+    # so a filtered queue is counted from the candidates' own indexes, without a join.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(8), index=True)
+    mode: Mapped[str | None] = mapped_column(String(16), index=True)
 
     page: Mapped[Page] = relationship(back_populates="candidate")
+
+
+class CandidateSearch(Base):
+    """Schema 3: the words of a candidate's title and text as the engine's lemmatizer reads
+    them (every lemma of every word), for the queue's full-text search. The full-text index
+    over `lemmas` is the database's own (`storage.ddl`: SQLite FTS5, PostgreSQL tsvector);
+    `content_hash` tells when the page changed and the row must be made again."""
+
+    __tablename__ = "candidate_search"
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    lemmas: Mapped[str] = mapped_column(Text)
 
 
 class Case(Base):
@@ -291,6 +320,10 @@ class CaseEvidence(Base):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
     added_by: Mapped[str] = mapped_column(String(64))
     added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Schema 3: the version of the page the screening decision was made on (its capture).
+    page_version_id: Mapped[int | None] = mapped_column(ForeignKey("page_versions.id"))
+
+    page_version: Mapped[PageVersion | None] = relationship()
 
 
 class RankerRun(Base):
@@ -303,6 +336,9 @@ class RankerRun(Base):
     labels: Mapped[int] = mapped_column(Integer)
     positives: Mapped[int] = mapped_column(Integer)
     scored: Mapped[int] = mapped_column(Integer)
+    # Schema 3: trained | not_enough_labels | failed, and why, so the app can say so.
+    outcome: Mapped[str] = mapped_column(String(24), default="trained", server_default="trained")
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class User(Base):
@@ -315,6 +351,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Schema 3: every session carries the version it was opened with; logging out, a role
+    # change, a new password or deactivation bumps it, which ends every open session.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CaseEvent(Base):
@@ -342,10 +381,25 @@ class Decision(Base):
     note: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Schema 3: the version of the candidate's page the analyst saw when deciding.
+    page_version_id: Mapped[int | None] = mapped_column(ForeignKey("page_versions.id"))
+
+
+class AuditEvent(Base):
+    """Schema 3: who did what, when: logins and failed logins, logouts, source decisions,
+    exports, account changes. Append-only like the decision log (`storage.ddl`)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user: Mapped[str | None] = mapped_column(String(64), index=True)  # the account acting (or tried)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    address: Mapped[str | None] = mapped_column(String(64))  # client address, for the app's events
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 @event.listens_for(Session, "before_flush")
 def _decisions_are_append_only(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, Decision):
-            raise PermissionError("decisions are append-only: add a new decision instead of changing one")
+        if isinstance(obj, (Decision, AuditEvent)):
+            raise PermissionError(f"{obj.__tablename__} is append-only: add a new row instead of changing one")

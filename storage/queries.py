@@ -27,18 +27,17 @@ from storage.models import (
     Run,
     Source,
     SourceLink,
-    User,
 )
 
 __all__ = [
     "CANDIDATE_COLUMNS",
+    "CRAWLABLE_KINDS",
     "DECISION_COLUMNS",
     "PAGE_COLUMNS",
     "SOURCE_COLUMNS",
     "CatalogueSummary",
     "SourceHealth",
     "accepted_sources",
-    "admin_named",
     "candidate_rows",
     "case_columns",
     "case_rows",
@@ -237,39 +236,67 @@ def recent_runs(session: Session, limit: int = 10) -> list[Run]:
     return list(session.scalars(select(Run).order_by(Run.id.desc()).limit(limit)))
 
 
-def discovered_rows(session: Session, status: str | None = None, order: str = "in_degree") -> list[dict[str, Any]]:
-    """Discovered sources with how many stored pages link to them and how many of those
-    are candidates; by in-degree (or by candidates), then key."""
-    pages = func.count(func.distinct(SourceLink.page_id))
-    candidates = func.count(func.distinct(Candidate.id))
-    query = (
-        select(DiscoveredSource, pages.label("in_degree"), candidates.label("candidates"))
-        .outerjoin(SourceLink, SourceLink.discovered_id == DiscoveredSource.id)
+# Kinds of discovered source a spider can crawl; the others (bots, chats, Instagram and
+# Facebook pages) are leads an analyst may note, not sources to accept.
+CRAWLABLE_KINDS = ("site", "telegram")
+# A discovered source linked from at least this share of a study source's kept pages (and
+# from FURNITURE_MIN_PAGES of them) is that source's page furniture: its own channel in the
+# footer, a portal banner. Such links are not counted as pointing in.
+FURNITURE_SHARE = 0.5
+FURNITURE_MIN_PAGES = 3
+
+
+def discovered_rows(session: Session, status: str | None = None, order: str = "candidates") -> list[dict[str, Any]]:
+    """Discovered sources with the flagged candidates and the stored pages that link to them,
+    leaving out the links that are a study source's furniture (`FURNITURE_SHARE`); by
+    candidates (or by in-degree), then key. `furniture` names the sources whose every other
+    page links to it; `crawlable` tells whether accepting it would crawl anything."""
+    kept = dict(session.execute(select(Page.source_id, func.count()).where(Page.drop_reason.is_(None)).group_by(Page.source_id)).all())
+    names = dict(session.execute(select(Source.id, Source.name)).all())
+    links = session.execute(
+        select(SourceLink.discovered_id, Page.source_id, SourceLink.page_id, Candidate.id)
+        .join(Page, Page.id == SourceLink.page_id)
         .outerjoin(Candidate, Candidate.page_id == SourceLink.page_id)
-        .group_by(DiscoveredSource.id)
-    )
+    ).all()
+    by_pair: dict[tuple[int, int], list[tuple[int, int | None]]] = {}
+    for discovered_id, source_id, page_id, candidate_id in links:
+        by_pair.setdefault((discovered_id, source_id), []).append((page_id, candidate_id))
+    counts: dict[int, dict[str, Any]] = {}
+    for (discovered_id, source_id), pages in by_pair.items():
+        entry = counts.setdefault(discovered_id, {"pages": set(), "candidates": set(), "furniture": []})
+        linking = {page for page, _ in pages}
+        if len(linking) >= max(FURNITURE_MIN_PAGES, FURNITURE_SHARE * kept.get(source_id, 0)):
+            entry["furniture"].append(names.get(source_id, str(source_id)))
+            continue
+        entry["pages"] |= linking
+        entry["candidates"] |= {c for _, c in pages if c is not None}
+    query = select(DiscoveredSource)
     if status:
         query = query.where(DiscoveredSource.status == status)
-    primary = candidates if order == "candidates" else pages
-    secondary = pages if order == "candidates" else candidates
-    query = query.order_by(primary.desc(), secondary.desc(), DiscoveredSource.key)
-    return [
-        {
-            "key": row.key,
-            "kind": row.kind,
-            "status": row.status,
-            "in_degree": in_degree,
-            "candidates": n_candidates,
-            "url": row.url,
-            "example": row.example,
-        }
-        for row, in_degree, n_candidates in session.execute(query)
-    ]
+    rows = []
+    for row in session.scalars(query):
+        entry = counts.get(row.id, {"pages": set(), "candidates": set(), "furniture": []})
+        rows.append(
+            {
+                "key": row.key,
+                "kind": row.kind,
+                "status": row.status,
+                "in_degree": len(entry["pages"]),
+                "candidates": len(entry["candidates"]),
+                "furniture": sorted(entry["furniture"]),
+                "crawlable": row.kind in CRAWLABLE_KINDS,
+                "url": row.url,
+                "example": row.example,
+            }
+        )
+    first, second = ("candidates", "in_degree") if order == "candidates" else ("in_degree", "candidates")
+    rows.sort(key=lambda r: (-r[first], -r[second], r["key"]))
+    return rows
 
 
 def accepted_sources(session: Session) -> list[SourceConfig]:
-    """Discovered sites and Telegram channels that analysts accepted, as sources to crawl.
-    (Instagram and Facebook pages are kept as accepted leads; nothing crawls them.)"""
+    """Discovered sites and Telegram channels that analysts accepted, as sources to crawl
+    (only those kinds can be accepted: `CRAWLABLE_KINDS`)."""
     found = []
     for row in session.scalars(select(DiscoveredSource).where(DiscoveredSource.status == "accepted").order_by(DiscoveredSource.key)):
         slug = re.sub(r"[^a-z0-9_.-]+", "-", row.key.lower()).strip("-.")[:50]
@@ -361,13 +388,16 @@ def page_facets(session: Session) -> dict[str, dict[str, Any]]:
     }
 
 
-def _capture_of(page: Page) -> str:
-    """The run that last fetched an evidence page, when, and the WARC record of its latest version."""
-    seen = f"run {page.last_run_id} at {_iso(page.last_seen)}: {page.fetched_url}"
-    latest = page.page_versions[-1] if page.page_versions else None
-    if latest is None or not latest.warc_file:
-        return seen
-    return f"{seen} (v{latest.number}, WARC {latest.warc_file} at {latest.warc_offset}, captured {_iso(latest.captured_at)})"
+def _capture_of(page: Page, version: PageVersion | None) -> str:
+    """The evidence page as it was screened: the version the decision was made on (else the
+    latest), the run that last saw that version, when, and its WARC record."""
+    version = version or (page.page_versions[-1] if page.page_versions else None)
+    if version is None:
+        return f"run {page.last_run_id} at {_iso(page.last_seen)}: {page.fetched_url}"
+    seen = f"run {version.last_run_id} at {_iso(version.last_seen)}: {version.fetched_url}"
+    if not version.warc_file:
+        return f"{seen} (v{version.number}, not captured)"
+    return f"{seen} (v{version.number}, WARC {version.warc_file} at {version.warc_offset}, captured {_iso(version.captured_at)})"
 
 
 def case_rows(session: Session, codebook_fields: Sequence[Any]) -> list[dict[str, Any]]:
@@ -417,7 +447,7 @@ def case_rows(session: Session, codebook_fields: Sequence[Any]) -> list[dict[str
             row[f"{key}_codes"] = [p.get(f"{key}_code") or "" for p in places]
         row["evidence_urls"] = [page.url for page in pages]
         row["evidence_published"] = [page.published or page.event_date or "" for page in pages]
-        row["evidence_captures"] = [_capture_of(page) for page in pages]
+        row["evidence_captures"] = [_capture_of(page, ev.page_version) for ev, _, page in items]
         row["evidence_count"] = len(pages)
         row["first_seen"] = _iso(min((p.first_seen for p in pages), default=None))
         row["last_seen"] = _iso(max((p.last_seen for p in pages), default=None))
@@ -522,12 +552,6 @@ def source_rows(session: Session) -> list[dict[str, Any]]:
             }
         )
     return rows
-
-
-def admin_named(session: Session, name: str) -> bool:
-    """True when `name` is an active admin account of the catalogue."""
-    user = session.scalar(select(User).where(User.name == name))
-    return user is not None and user.active and user.role == "admin"
 
 
 # --- issue 7: schedule and crawl health ----------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Page, Run
 
-__all__ = ["hostname", "mark_interrupted", "process_alive", "record_process"]
+__all__ = ["hostname", "mark_interrupted", "mark_runs_interrupted", "process_alive", "record_process"]
 
 
 def hostname() -> str:
@@ -47,18 +47,33 @@ def mark_interrupted(session: Session) -> list[int]:
     for run in session.scalars(select(Run).where(Run.status == "running", Run.hostname == here, Run.pid.is_not(None))):
         if run.pid == os.getpid() or process_alive(run.pid or 0):
             continue
-        kept, dropped, last = session.execute(
-            select(
-                func.count(Page.id).filter(Page.drop_reason.is_(None)),
-                func.count(Page.id).filter(Page.drop_reason.is_not(None)),
-                func.max(Page.last_seen),
-            ).where(Page.last_run_id == run.id)
-        ).one()
-        run.status = "interrupted"
-        run.finish_reason = "interrupted"
-        run.finished_at = last  # its last stored page; None when it stored nothing
-        run.pages_stored = kept
-        run.pages_dropped = dropped
+        _interrupt(session, run)
         marked.append(run.id)
     session.flush()
     return marked
+
+
+def mark_runs_interrupted(session: Session, run_ids: list[int]) -> list[int]:
+    """Mark these runs, of processes known to be dead on any host (a team crawl's workers
+    whose heartbeat stopped), when they still say running; return the ids marked."""
+    marked = []
+    for run in session.scalars(select(Run).where(Run.status == "running", Run.id.in_(run_ids))):
+        _interrupt(session, run)
+        marked.append(run.id)
+    session.flush()
+    return marked
+
+
+def _interrupt(session: Session, run: Run) -> None:
+    kept, dropped, last = session.execute(
+        select(
+            func.count(Page.id).filter(Page.drop_reason.is_(None)),
+            func.count(Page.id).filter(Page.drop_reason.is_not(None)),
+            func.max(Page.last_seen),
+        ).where(Page.last_run_id == run.id)
+    ).one()
+    run.status = "interrupted"
+    run.finish_reason = "interrupted"
+    run.finished_at = last  # its last stored page; None when it stored nothing
+    run.pages_stored = kept
+    run.pages_dropped = dropped

@@ -11,17 +11,19 @@ import contextlib
 import inspect
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 import crawler.app.demo
 from crawler.core.urls import canonical_url
@@ -49,6 +51,113 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         own = [f for f in [getattr(item, "function", None), *fixtures] if f is not None and getattr(f, "__module__", "").startswith("tests")]
         if any(_starts_a_process(f) for f in own):
             item.add_marker(pytest.mark.e2e)
+
+
+# The catalogue database of the storage, crawl and review tests: SQLite files by default; with
+# COPROD_TEST_DATABASE_URL (a PostgreSQL server's database, e.g.
+# postgresql+psycopg://postgres@127.0.0.1:5432/test) each test catalogue is a database of its
+# own on that server, created for it and dropped at the end of the session.
+TEST_DATABASE_URL = os.environ.get("COPROD_TEST_DATABASE_URL")
+# Tests that need PostgreSQL or Redis whatever the lane (the team crawl, advisory locks).
+TEST_POSTGRES_URL = os.environ.get("COPROD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+TEST_REDIS_URL = os.environ.get("COPROD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Per catalogue URL that is not a SQLite file: where its crawls keep captures and state.
+DATABASE_ENV: dict[str, dict[str, str]] = {}
+
+
+@dataclass
+class Databases:
+    """Fresh catalogue databases for tests: SQLite files, or PostgreSQL databases named
+    `coprod_test_<session>_<n>` on the server of `server_url` (dropped when the session ends)."""
+
+    server_url: str | None
+    root: Path
+    prefix: str = field(default_factory=lambda: f"coprod_test_{secrets.token_hex(4)}")
+    created: list[str] = field(default_factory=list)
+
+    @property
+    def postgres(self) -> bool:
+        return self.server_url is not None
+
+    def _admin(self) -> Engine:
+        assert self.server_url is not None
+        return create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+
+    def new(self, template: str | None = None) -> str:
+        """The URL of a new empty database (a copy of `template`'s database when given)."""
+        folder = self.root / f"db{len(self.created)}"
+        folder.mkdir(parents=True)
+        if not self.postgres:
+            path = folder / "catalogue.sqlite"
+            if template:
+                shutil.copy(make_url(template).database, path)
+            self.created.append(str(path))
+            return f"sqlite:///{path}"
+        name = f"{self.prefix}_{len(self.created)}"
+        admin = self._admin()
+        with admin.connect() as connection:
+            if template:
+                source = make_url(template).database
+                # A template must have no other session open on it.
+                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"), {"d": source})
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+            else:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        url = make_url(self.server_url).set(database=name).render_as_string(hide_password=False)
+        DATABASE_ENV[url] = {"COPROD_CAPTURE_DIR": str(folder / "captures"), "COPROD_STATE_DIR": str(folder / "state")}
+        return url
+
+    def drop_all(self) -> None:
+        if not self.postgres or not self.created:
+            return
+        admin = self._admin()
+        with admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    found = Databases(TEST_DATABASE_URL, tmp_path_factory.mktemp("databases"))
+    try:
+        yield found
+    finally:
+        found.drop_all()
+
+
+@pytest.fixture
+def catalogue_url(databases: Databases) -> str:
+    """A fresh, empty catalogue database of the lane's kind (SQLite or PostgreSQL)."""
+    return databases.new()
+
+
+def postgres_server() -> str:
+    """The PostgreSQL server for tests that need one whatever the lane; skips without one."""
+    engine = create_engine(TEST_POSTGRES_URL)
+    try:
+        with engine.connect():
+            pass
+    except Exception as error:  # noqa: BLE001 - any failure to connect means: no server
+        pytest.skip(f"no PostgreSQL at {TEST_POSTGRES_URL} ({type(error).__name__}); .ci/run starts one")
+    finally:
+        engine.dispose()
+    return TEST_POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """Fresh PostgreSQL databases, whatever the lane (skips when there is no server)."""
+    if databases.postgres:
+        yield databases
+        return
+    found = Databases(postgres_server(), tmp_path_factory.mktemp("pg-databases"))
+    try:
+        yield found
+    finally:
+        found.drop_all()
 
 
 @dataclass(frozen=True)
@@ -94,9 +203,14 @@ def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_coprod(*args: str, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """`coprod ARGS` in a subprocess (a crawl needs a fresh Twisted reactor)."""
+    """`coprod ARGS` in a subprocess (a crawl needs a fresh Twisted reactor); a catalogue URL of
+    the `databases` fixture among the arguments brings its capture and state folders."""
+    full_env: dict[str, str] = {}
+    for arg in args:
+        full_env.update(DATABASE_ENV.get(arg, {}))
+    full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "crawler.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=clean_env(env), cwd=cwd
+        [sys.executable, "-m", "crawler.app.cli", *args], capture_output=True, text=True, timeout=timeout, env=clean_env(full_env), cwd=cwd
     )
 
 
@@ -112,14 +226,14 @@ class DemoCrawl:
 
 
 @pytest.fixture(scope="session")
-def demo_crawl(sample_web: SampleWebProcess, tmp_path_factory: pytest.TempPathFactory) -> DemoCrawl:
+def demo_crawl(sample_web: SampleWebProcess, databases: Databases) -> DemoCrawl:
     """The sample web crawled twice into one temporary catalogue, as subprocesses."""
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
     from storage.models import Page
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'catalogue.sqlite'}"
+    url = databases.new()
     args = ("crawl", "--seeds", str(DEMO_SEEDS), "--db", url, "--proxy", sample_web.proxy_url)
     first = run_coprod(*args)
     assert first.returncode == 0, first.stderr
@@ -139,6 +253,28 @@ def manifest_pages(**where: object) -> dict[str, dict]:
         for url, entry in MANIFEST["pages"].items()
         if all(entry.get(key) == value for key, value in where.items())
     }
+
+
+# Review apps a test made (`opened_app`), closed after it: their background threads stop and
+# their engines close (a PostgreSQL connection left to the garbage collector is a ResourceWarning).
+OPENED_APPS: list = []
+
+
+def opened_app(app):
+    """`app`, to be closed when the test ends."""
+    OPENED_APPS.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _close_opened_apps() -> Iterator[None]:
+    yield
+    while OPENED_APPS:
+        state = OPENED_APPS.pop().extensions["coprod"]
+        if state.maintainer is not None:
+            state.maintainer.stop()
+            state.maintainer.join(timeout=60)
+        state.engine.dispose()
 
 
 PASSWORD = "correct horse battery"
@@ -197,11 +333,9 @@ def script_screening(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def screened(demo_crawl: DemoCrawl, tmp_path_factory: pytest.TempPathFactory) -> str:
+def screened(demo_crawl: DemoCrawl, databases: Databases) -> str:
     """A copy of the demo catalogue after `script_screening` (tests must not change it)."""
-    path = tmp_path_factory.mktemp("screened") / "catalogue.sqlite"
-    shutil.copy(demo_crawl.url.removeprefix("sqlite:///"), path)
-    url = f"sqlite:///{path}"
+    url = databases.new(template=demo_crawl.url)
     script_screening(url)
     return url
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from crawler.core.config import load_config
 from review.app import create_app, review_config
 from review.auth import add_user
 from storage.db import open_catalogue
-from storage.models import Candidate, CaseEvidence, Decision, PageIdentifier
+from storage.models import Candidate, Case, CaseEvidence, Decision, PageIdentifier
 from tests.conftest import DEMO_SEEDS, run_coprod
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,17 +30,15 @@ PAYLOAD = '<script>window.__xss = 1</script> Волонтери Дніпра <im
 
 
 @pytest.fixture(scope="module")
-def served(demo_crawl, tmp_path_factory) -> Iterator[tuple[str, str]]:
-    path = tmp_path_factory.mktemp("browser") / "catalogue.sqlite"
-    shutil.copy(demo_crawl.url.removeprefix("sqlite:///"), path)
-    url = f"sqlite:///{path}"
+def served(demo_crawl, databases) -> Iterator[tuple[str, str]]:
+    url = databases.new(template=demo_crawl.url)
     engine = open_catalogue(url)
     with Session(engine) as session, session.begin():
         add_user(session, "olena", "analyst", PASSWORD)
         hostile = session.scalar(select(Candidate).order_by(Candidate.score.asc()))
         hostile.page.text = PAYLOAD
     engine.dispose()
-    app = create_app(review_config(load_config(DEMO_SEEDS), url))
+    app = create_app(review_config(load_config(DEMO_SEEDS), url, "browser test key"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -60,11 +59,11 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def logged_in(browser, base: str):
-    page = browser.new_page()
+def logged_in(browser, base: str, name: str = "olena"):
+    page = browser.new_page()  # a context of its own: its own cookies
     page.goto(f"{base}/queue")
     assert "/login" in page.url
-    page.fill('input[name="name"]', "olena")
+    page.fill('input[name="name"]', name)
     page.fill('input[name="password"]', PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{base}/queue")
@@ -82,6 +81,8 @@ def test_screen_five_candidates_with_the_keyboard_then_build_and_code_a_case(ser
     base, url = served
     page = logged_in(browser, base)
     page.click("table.queue tbody tr:first-child a")
+    # Until the page has loaded, its deferred script (the keys) may not have run.
+    page.wait_for_url(re.compile(r".*/candidates/\d+$"))
     for key in ("e", "m", "e", "m", "e"):
         press_and_follow(page, base, key)
     engine = open_catalogue(url, create=False)
@@ -167,3 +168,103 @@ def test_the_report_opens_without_errors_and_its_figures_render(screened, browse
     assert page.inner_text("h1") and "Screening flow" in page.inner_text("body")
     assert not problems, problems
     page.close()
+
+
+@pytest.fixture(scope="module")
+def served_dual(demo_crawl, databases) -> Iterator[tuple[str, str]]:
+    """The app in dual screening mode, with two analysts and an admin."""
+    url = databases.new(template=demo_crawl.url)
+    engine = open_catalogue(url)
+    with Session(engine) as session, session.begin():
+        for name, role in (("cy", "analyst"), ("di", "analyst"), ("ada", "admin")):
+            add_user(session, name, role, PASSWORD)
+    engine.dispose()
+    config = review_config(load_config(DEMO_SEEDS), url, "browser test key")
+    app = create_app(replace(config, dual_screening=True, retrain_every=0))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", url
+    server.shutdown()
+
+
+def _evidence(url: str, candidate_id: int) -> list[tuple[int, str]]:
+    engine = open_catalogue(url, create=False)
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Case.id, Case.name).join(CaseEvidence, CaseEvidence.case_id == Case.id).where(CaseEvidence.candidate_id == candidate_id)
+        ).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
+
+
+def _decide(page, base: str, candidate_id: int, decision: str, case_name: str | None = None) -> None:
+    page.goto(f"{base}/candidates/{candidate_id}")
+    if case_name:
+        page.fill('input[name="case_name"]', case_name)
+        page.click("h1")
+    page.click(f"#{decision}")
+    page.wait_for_load_state("load")
+
+
+def test_dual_screening_is_blind_and_a_case_is_made_once_on_agreement_or_resolution(served_dual, browser) -> None:
+    base, url = served_dual
+    engine = open_catalogue(url, create=False)
+    with Session(engine) as session:
+        agreed, disputed = session.scalars(select(Candidate.id).where(Candidate.status == "unscreened").order_by(Candidate.id).limit(2)).all()
+        title = session.get(Candidate, agreed).page.title
+    engine.dispose()
+    cy, di = logged_in(browser, base, "cy"), logged_in(browser, base, "di")
+
+    # cy includes, naming the case and noting why.
+    cy.goto(f"{base}/candidates/{agreed}")
+    cy.fill('input[name="case_name"]', "Спільна справа cy")
+    cy.fill('input[name="note"]', "нотатка cy: точно C2C")
+    cy.click("h1")
+    cy.keyboard.press("2")
+    cy.click("#include")
+    cy.wait_for_load_state("load")
+    assert _evidence(url, agreed) == []  # one analyst is not an outcome: no case yet
+
+    # di sees nothing of it: not the decision, the note, the case name, nor that anyone decided.
+    di.goto(f"{base}/candidates/{agreed}")
+    shown = di.inner_text("body")
+    for trace in ("cy", "Спільна справа", "нотатка", "awaiting_second", "In cases"):
+        assert trace not in shown, trace
+    assert di.inner_text("#status") == "unscreened"
+    assert di.locator("#decisions").count() == 0 and di.locator("#in-cases").count() == 0
+    di.goto(f"{base}/queue")
+    row = di.locator("table.queue tbody tr", has=di.locator(f'a[href^="/candidates/{agreed}"]'))
+    assert row.locator("td.status").inner_text() == "unscreened"
+    di.goto(f"{base}/queue?status=unscreened")
+    assert di.locator(f'table.queue a[href^="/candidates/{agreed}"]').count() == 1
+
+    # di agrees: exactly one case results, the one cy named.
+    _decide(di, base, agreed, "include")
+    cases = _evidence(url, agreed)
+    assert len(cases) == 1 and cases[0][1] == "Спільна справа cy"
+    di.goto(f"{base}/candidates/{agreed}")
+    assert di.inner_text("#status") == "include" and "Спільна справа cy" in di.inner_text("#in-cases")
+
+    # A conflict makes no case until an admin resolves it.
+    _decide(cy, base, disputed, "include", "Спірна справа")
+    _decide(di, base, disputed, "exclude")
+    assert _evidence(url, disputed) == []
+    admin = logged_in(browser, base, "ada")
+    admin.goto(f"{base}/conflicts")
+    section = admin.locator(f"#conflict-{disputed}")
+    engine = open_catalogue(url, create=False)
+    with Session(engine) as session:
+        disputed_title = session.get(Candidate, disputed).page.title
+    engine.dispose()
+    assert disputed_title and disputed_title in section.locator("h2").inner_text()
+    section.locator('select[name="outcome"]').select_option("include")
+    section.locator("button").click()
+    admin.wait_for_url(f"{base}/conflicts")
+    cases = _evidence(url, disputed)
+    assert len(cases) == 1 and cases[0][1] == "Спірна справа"
+    assert title  # the agreed candidate has a title to show on the statistics page
+    admin.goto(f"{base}/stats")
+    assert "cy · di" in admin.inner_text("#kappa")
+    for page in (cy, di, admin):
+        page.close()

@@ -11,12 +11,13 @@ import datetime as dt
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,15 @@ from sqlalchemy.orm import Session
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.conditional import ConditionalRequestMiddleware, Validators
+from crawler.core.config import load_config
 from crawler.core.sanitise import terminal_safe
+from review.app import create_app, review_config
 from review.auth import add_user
 from review.screening import include_in_case
 from storage.capture import CAPTURE_META, NOT_MODIFIED_FLAG, CaptureRef, WarcCapture, capture_dir, capture_path, copy_captures, read_capture, recover_captures
 from storage.crawl import CrawlCatalogue
 from storage.db import open_catalogue
-from storage.models import Candidate, Page, PageVersion, Run
+from storage.models import Candidate, CaseEvidence, Decision, Page, PageVersion, Run
 from tests.conftest import DEMO, DEMO_SEEDS, run_coprod
 
 WARCIO = Path(sys.executable).with_name("warcio")
@@ -136,6 +139,15 @@ def test_the_capture_folder_follows_the_catalogue(monkeypatch: pytest.MonkeyPatc
     assert capture_dir(database, explicit) == expected
 
 
+def test_the_study_files_capture_folder_comes_after_the_flag_and_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COPROD_CAPTURE_DIR", raising=False)
+    shared = "/mnt/coprod/captures"
+    assert capture_dir("postgresql+psycopg://db.lan/study", None, shared) == Path(shared)
+    assert capture_dir("sqlite:///data/coprod.sqlite", "/tmp/flag", shared) == Path("/tmp/flag")
+    monkeypatch.setenv("COPROD_CAPTURE_DIR", "/tmp/env")
+    assert capture_dir("postgresql+psycopg://db.lan/study", None, shared) == Path("/tmp/env")
+
+
 @pytest.mark.parametrize(
     ("hostile", "shown"),
     [
@@ -176,6 +188,7 @@ class Recrawl:
     snapshots: list[dict]  # the server's counts after each crawl
     versions: list[list[tuple[str, int, str]]]  # (url, number, content hash) after each crawl
     runs: list[dict]  # stats of the site spider's run of each crawl
+    screened: dict = field(default_factory=dict)  # the inclusion made on version 1 of the edited page
 
     def engine(self):
         return open_catalogue(self.db, create=False)
@@ -200,6 +213,7 @@ def recrawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recrawl]:
     try:
         for crawl in range(3):
             if crawl == 2:
+                state.screened = _include_through_the_app(db)
                 page = web / EDITED
                 html = page.read_text(encoding="utf-8")
                 assert html.count(OLD_WORDS) == 1
@@ -221,6 +235,58 @@ def recrawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recrawl]:
         server.terminate()
         server.wait(timeout=10)
         server.stdout.close()
+
+
+def _include_through_the_app(db: str) -> dict:
+    """An analyst includes the edited page as the review app shows it (version 1)."""
+    engine = open_catalogue(db, create=False)
+    with Session(engine) as session, session.begin():
+        add_user(session, "pinner", "analyst", "a long enough password")
+        candidate = session.scalar(select(Candidate).join(Page).where(Page.url == EDITED_URL))
+        (v1,) = candidate.page.page_versions
+        seen = {"candidate": candidate.id, "version": v1.id, "warc": (v1.warc_file, v1.warc_offset)}
+    engine.dispose()
+    app = create_app(replace(review_config(load_config(DEMO_SEEDS), db, "capture test key"), retrain_every=0))
+    client = app.test_client()
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+    assert client.post("/login", data={"name": "pinner", "password": "a long enough password", "csrf_token": token}).status_code == 303
+    shown = client.get(f"/candidates/{seen['candidate']}").get_data(as_text=True)
+    assert f'name="version" value="{seen["version"]}"' in shown and OLD_WORDS in shown
+    token = re.search(r'name="csrf_token" value="([^"]+)"', shown)[1]
+    data = {"decision": "include", "case": "new", "case_name": "Закріплена справа", "version": str(seen["version"]), "csrf_token": token}
+    assert client.post(f"/candidates/{seen['candidate']}/decide", data=data).status_code == 303
+    # Closed, so the next crawl's last connection checkpoints the WAL (other tests copy the file).
+    app.extensions["coprod"].engine.dispose()
+    return seen
+
+
+def test_a_decision_on_version_1_still_cites_version_1_after_version_2_was_crawled(recrawl: Recrawl, tmp_path: Path) -> None:
+    seen = recrawl.screened
+    engine = recrawl.engine()
+    with Session(engine) as session:
+        candidate = session.get(Candidate, seen["candidate"])
+        v1, v2 = candidate.page.page_versions
+        assert NEW_WORDS in v2.text and (v2.warc_file, v2.warc_offset) != seen["warc"]
+        decision = session.scalar(select(Decision).where(Decision.candidate_id == candidate.id, Decision.user == "pinner"))
+        assert decision.page_version_id == v1.id
+        case_id = session.scalar(select(CaseEvidence.case_id).where(CaseEvidence.candidate_id == candidate.id))
+    engine.dispose()
+    out = tmp_path / "cases.json"
+    done = run_coprod("export", "--what", "cases", "--format", "json", "--db", recrawl.db, "--seeds", str(DEMO_SEEDS), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    (row,) = [r for r in json.loads(out.read_text(encoding="utf-8")) if r["case_id"] == case_id]
+    (cited,) = [c for url, c in zip(row["evidence_urls"], row["evidence_captures"], strict=True) if url == EDITED_URL]
+    assert f"(v1, WARC {seen['warc'][0]} at {seen['warc'][1]}," in cited and "v2" not in cited
+    # The case shows the version screened, and flags the newer one for re-checking.
+    app = create_app(replace(review_config(load_config(DEMO_SEEDS), recrawl.db, "capture test key"), retrain_every=0))
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
+    client.post("/login", data={"name": "pinner", "password": "a long enough password", "csrf_token": token})
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    app.extensions["coprod"].engine.dispose()
+    assert "screened on" in page and "version 1</a>" in page
+    assert "The page changed since it was screened" in page and f"/candidates/{seen['candidate']}/capture?version=2" in page
 
 
 def _site_pages(recrawl: Recrawl) -> dict[str, Page]:
@@ -330,10 +396,12 @@ def test_export_captures_bundles_every_version_the_cases_cite(recrawl: Recrawl, 
     engine.dispose()
     out = tmp_path / "evidence.warc.gz"
     # Captures are the pages as published, unredacted: only an admin exports them.
-    for who in ((), ("--user", "bo"), ("--user", "nobody")):
-        refused = run_coprod("export", "--what", "captures", "--out", str(out), "--db", db, "--captures", str(recrawl.captures), *who)
+    password = {"COPROD_ADMIN_PASSWORD": "a long enough password"}
+    for who, env in (((), password), (("--user", "bo"), password), (("--user", "nobody"), password), (("--user", "ada"), {}),
+                     (("--user", "ada"), {"COPROD_ADMIN_PASSWORD": "not her password"})):
+        refused = run_coprod("export", "--what", "captures", "--out", str(out), "--db", db, "--captures", str(recrawl.captures), *who, env=env)
         assert refused.returncode == 2 and "admin" in refused.stderr and not out.exists()
-    done = run_coprod("export", "--what", "captures", "--out", str(out), "--db", db, "--captures", str(recrawl.captures), "--user", "ada")
+    done = run_coprod("export", "--what", "captures", "--out", str(out), "--db", db, "--captures", str(recrawl.captures), "--user", "ada", env=password)
     assert done.returncode == 0, done.stderr
     responses = [uri for kind, uri in records(out) if kind == "response"]
     assert sorted(responses) == sorted(url for url, _ in expected) and responses.count(EDITED_URL + "/") == 2
@@ -341,7 +409,7 @@ def test_export_captures_bundles_every_version_the_cases_cite(recrawl: Recrawl, 
     meta = json.loads(out.with_name(out.name + ".meta.json").read_text(encoding="utf-8"))
     assert meta["table"] == "captures" and meta["rows"] == {"captures": 3} and meta["run_ids"]
     assert meta["redaction"] == {"on": False, "by": "ada"}
-    refused = run_coprod("export", "--what", "captures", "--out", str(tmp_path / "x.csv"), "--db", db, "--user", "ada")
+    refused = run_coprod("export", "--what", "captures", "--out", str(tmp_path / "x.csv"), "--db", db, "--user", "ada", env=password)
     assert refused.returncode == 2 and "*.warc.gz" in refused.stderr
 
 

@@ -68,8 +68,9 @@ def test_shipped_study_files_are_valid() -> None:
         (('  user_agent: "coprod-test (+mailto:team@example.org)"', "  user_agent: coprod"), 9, "crawl.user_agent", "with a contact"),
         (("lexicon: [builtin:coproduction]", "lexicon: [missing.yaml]"), 10, "lexicon[0]", "file not found"),
         (("  region_code: UA12000000000090473", "  region_code: UA1200"), 4, "study.region_code", "expected text matching the pattern '^UA\\d{17}$'"),
+        (("  delay: 1.5", "  frontier: http://redis.lan:6379/0"), 8, "crawl.frontier", "expected a redis:// URL"),
     ],
-    ids=["typo", "wrong-type", "no-urls", "urls-missing", "bad-kind", "bad-url", "duplicate-name", "duplicate-key", "window", "user-agent", "lexicon", "region-code"],
+    ids=["typo", "wrong-type", "no-urls", "urls-missing", "bad-kind", "bad-url", "duplicate-name", "duplicate-key", "window", "user-agent", "lexicon", "region-code", "frontier"],
 )
 def test_bad_file_names_file_line_and_field(tmp_path: Path, change: tuple[str, str], line: int, field: str, message: str) -> None:
     old, new = change

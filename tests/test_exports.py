@@ -16,7 +16,7 @@ from crawler.core.config import load_config
 from review.codebook import load_codebook
 from storage.db import open_catalogue
 from storage.models import Page
-from tests.conftest import DEMO_SEEDS, MANIFEST, run_coprod
+from tests.conftest import DEMO_SEEDS, MANIFEST, PASSWORD, run_coprod
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +25,8 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
-def export(url: str, what: str, fmt: str, out: Path, *extra: str):
-    result = run_coprod("export", "--seeds", str(DEMO_SEEDS), "--db", url, "--what", what, "--format", fmt, "--out", str(out), *extra)
+def export(url: str, what: str, fmt: str, out: Path, *extra: str, env: dict[str, str] | None = None):
+    result = run_coprod("export", "--seeds", str(DEMO_SEEDS), "--db", url, "--what", what, "--format", fmt, "--out", str(out), *extra, env=env)
     return result
 
 
@@ -133,7 +133,7 @@ def test_no_fixture_pii_survives_a_default_export(screened, tmp_path: Path) -> N
                     assert email not in low, (what, fmt, email)
     # ...while the unredacted export (by an admin) still has them, so the test can fail
     out = tmp_path / "raw.csv"
-    result = export(screened, "pages", "csv", out, "--no-redact", "--user", "ada")
+    result = export(screened, "pages", "csv", out, "--no-redact", "--user", "ada", env={"COPROD_ADMIN_PASSWORD": PASSWORD})
     assert result.returncode == 0, result.stderr
     raw = out.read_text(encoding="utf-8")
     assert any(email in raw.lower() for email in emails)
@@ -144,8 +144,9 @@ def test_no_fixture_pii_survives_a_default_export(screened, tmp_path: Path) -> N
 
 def test_no_redact_is_refused_without_an_admin(screened, tmp_path: Path) -> None:
     out = tmp_path / "cases.csv"
-    for extra in (("--no-redact",), ("--no-redact", "--user", "ana"), ("--no-redact", "--user", "nobody")):
-        result = export(screened, "cases", "csv", out, *extra)
+    for extra in (("--no-redact",), ("--no-redact", "--user", "ana"), ("--no-redact", "--user", "nobody"), ("--no-redact", "--user", "ada")):
+        # ada is an admin, but the password given is not hers (and the others are no admins).
+        result = export(screened, "cases", "csv", out, *extra, env={"COPROD_ADMIN_PASSWORD": "not the password at all"})
         assert result.returncode == 2, (extra, result.stderr)
         assert "--no-redact" in result.stderr and "admin" in result.stderr
         assert not out.exists()

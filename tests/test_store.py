@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -32,8 +31,8 @@ def item(url: str, text: str | None = "Волонтери Дніпра", flagged
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    engine = open_catalogue(f"sqlite:///{tmp_path / 'c.sqlite'}")
+def engine(catalogue_url: str):
+    engine = open_catalogue(catalogue_url)
     yield engine
     engine.dispose()
 
@@ -85,8 +84,8 @@ def test_decisions_are_append_only(engine) -> None:
             session.flush()
 
 
-def test_other_schema_version_is_refused(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+def test_other_schema_version_is_refused(catalogue_url: str) -> None:
+    url = catalogue_url
     engine = open_catalogue(url)
     with Session(engine) as session, session.begin():
         session.scalar(select(SchemaInfo)).version = 999

@@ -199,7 +199,10 @@ def test_a_crawl_stores_the_same_with_workers_as_without(sample_web, tmp_path: P
         results[workers] = crawled(db)
     (in_process, links_here, counts_here), (in_workers, links_there, counts_there) = results["0"], results["2"]
     assert in_workers == in_process
-    assert links_there == links_here and links_here
+    # A discovered source keeps the first mention seen as its example: which page comes
+    # first depends on the workers' order, so the examples are compared as "one was kept".
+    assert {link[:3] for link in links_there} == {link[:3] for link in links_here} and links_here
+    assert {link[1] for link in links_there if link[3]} == {link[1] for link in links_here if link[3]}
     assert counts_here.pop("coprod/workers") == {0} and counts_there.pop("coprod/workers") == {2}
     assert counts_there == counts_here  # drop reasons and store counts, unchanged
     assert any(k.startswith("coprod/dropped/") for k in counts_here)

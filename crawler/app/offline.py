@@ -23,11 +23,12 @@ from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
 from pipelines.chain import Chain
 from pipelines.dedup import CopyFinder, shingles, signature
+from pipelines.search import index_pending
 from storage.db import apply_relevance, ensure_source, finish_run, start_run, stored_signatures, stored_stories, sync_candidate, sync_sources, write_pages
 from storage.models import Page
 from storage.runs import record_process
 
-__all__ = ["ImportOutcome", "RescoreOutcome", "import_documents", "rescore"]
+__all__ = ["ImportOutcome", "RescoreOutcome", "import_documents", "rescore", "sign_pages"]
 
 BATCH = 200
 
@@ -100,6 +101,7 @@ def import_documents(database: Database, chain: Chain, documents: Iterable[Docum
         _fail_run(database, run_id, stats() | {"coprod/failed_because": f"{type(error).__name__}: {error}"[:500]})
         raise
     with Session(database) as session, session.begin():
+        index_pending(session)
         finish_run(session, run_id, "finished", stats())
     return ImportOutcome(run_id, read, stored, new_rows, sum(dropped.values()), flagged)
 
@@ -148,7 +150,32 @@ def rescore(database: Database, chain: Chain) -> RescoreOutcome:
                 unflagged += before_flag and not page.flagged
                 direction_changed += page.direction != before_direction
             last_id = batch[-1].id
+    with Session(database) as session, session.begin():
+        index_pending(session)
     return RescoreOutcome(pages, newly, unflagged, direction_changed)
+
+
+def sign_pages(database: Database) -> int:
+    """Sign every stored text that has no near-copy signature yet (a catalogue migrated from
+    schema 3), so that later copies of those stories find them; returns how many were signed
+    (a text too short to sign stays without)."""
+    signed = last_id = 0
+    while True:
+        with Session(database) as session, session.begin():
+            batch = list(
+                session.scalars(
+                    select(Page)
+                    .where(Page.id > last_id, Page.signature.is_(None), Page.drop_reason.is_(None), Page.text.is_not(None))
+                    .order_by(Page.id)
+                    .limit(BATCH)
+                )
+            )
+            if not batch:
+                return signed
+            for page in batch:
+                page.signature = signature(shingles(page.text or ""))
+                signed += page.signature is not None
+            last_id = batch[-1].id
 
 
 def _stored(page: Page) -> PageItem:

@@ -131,6 +131,7 @@ def crawl_settings(
     extra_sources: list[Source] = (),
     captures: Path | None = None,
     workers: str | None = None,
+    frontier: str | None = None,
 ) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -144,6 +145,8 @@ def crawl_settings(
         settings.set("COPROD_CAPTURE_DIR", str(captures), priority="cmdline")
     if workers is not None:  # the flag or $COPROD_WORKERS; else the study file's crawl.workers
         settings.set("COPROD_WORKERS", workers, priority="cmdline")
+    if frontier:
+        settings.set("COPROD_FRONTIER", frontier, priority="cmdline")
     settings.set("COPROD_PROGRESS_INTERVAL", 5.0, priority="cmdline")
     settings.set("LOG_LEVEL", "DEBUG" if verbosity >= 2 else "INFO", priority="cmdline")  # of the log file
     return settings
@@ -159,10 +162,14 @@ def run_crawl(
     captures: Path | None = None,
     state: Path | None = None,
     workers: str | None = None,
+    frontier: str | None = None,
+    site_only: set[str] = frozenset(),
 ) -> CrawlOutcome:
     """Crawl the sources with every spider that has work for them, side by side in one process;
-    `captures` and `state` override the capture and state folders (the demo keeps its own)."""
-    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources, captures, workers)
+    `captures` and `state` override the capture and state folders (the demo keeps its own);
+    `site_only` sources only with the site spider (a team crawl's worker joining the shared
+    crawl of a source whose lock another worker holds)."""
+    settings = crawl_settings(config, [s.name for s in sources], database_url, proxy, verbosity, extra_sources, captures, workers, frontier)
     log_file = crawl_log_path(state or state_dir(database_url))
     settings.set("LOG_FILE", str(log_file), priority="cmdline")
     process = CrawlerProcess(settings)  # its root handler writes the log file
@@ -174,7 +181,8 @@ def run_crawl(
     closed: dict[str, tuple[Any, str]] = {}  # spider -> (crawler, reason)
     started: list[str] = []
     for spider in SPIDERS:
-        if not any(spider.handles(s) for s in sources):
+        names = [s.name for s in sources if spider.handles(s) and (spider is SiteSpider or s.name not in site_only)]
+        if not names:
             continue
         crawler = process.create_crawler(spider)
 
@@ -182,7 +190,7 @@ def run_crawl(
             closed[spider.name] = (crawler, reason)
 
         crawler.signals.connect(on_close, signal=signals.spider_closed, weak=False)
-        process.crawl(crawler)
+        process.crawl(crawler, source=names)
         started.append(spider.name)
     try:
         if process.crawlers:

@@ -118,6 +118,8 @@ class CrawlPolicy(_Strict):
     proxy: str | None = None
     telegram_preview_url: str = "https://t.me"  # where public channel previews are read (/s/<channel>)
     workers: Annotated[int, Field(ge=0, le=256)] | None = None  # chain worker processes; None: the machine's cores
+    # A team crawl's shared frontier: redis://HOST:PORT/DB[?prefix=NAME] (none: one machine).
+    frontier: str | None = None
 
     @field_validator("user_agent")
     @classmethod
@@ -132,6 +134,13 @@ class CrawlPolicy(_Strict):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None:
             _check_http_url(value)
+        return value
+
+    @field_validator("frontier")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"expected a redis:// URL (got {value!r})")
         return value
 
 
@@ -253,6 +262,7 @@ class _File(_Strict):
     review: Review = Review()
     lexicon: list[str] = Field(min_length=1)
     database: str = "sqlite:///data/coprod.sqlite"
+    captures: str | None = None  # the WARC folder every crawler writes and every machine reads
     schedule: Schedule = Schedule()
     sources: list[Source] = Field(min_length=1)
 
@@ -290,6 +300,7 @@ class Config:
     database: str
     sources: tuple[Source, ...]
     schedule: Schedule = Schedule()
+    captures: str | None = None
 
     def source(self, name: str) -> Source:
         for source in self.sources:
@@ -367,6 +378,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         database=parsed.database,
         sources=tuple(parsed.sources),
         schedule=parsed.schedule,
+        captures=parsed.captures,
     )
 
 

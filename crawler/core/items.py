@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PageItem"]
+__all__ = ["PageItem", "post_title"]
 
 
 @dataclass
@@ -64,3 +64,13 @@ class PageItem:
     # requests it scheduled from this page as (canonical url, url to fetch, depth).
     frontier_key: str | None = None
     follow: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+def post_title(channel: str | None, channel_title: str | None, text: str | None, limit: int = 120) -> str:
+    """A Telegram post's title, which a post does not have: its channel (the display name,
+    else @name) and its first line, so the queue and the conflicts page never show a bare URL."""
+    first = next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+    if len(first) > limit:
+        first = first[: limit - 1].rstrip() + "…"
+    name = channel_title or (f"@{channel}" if channel else "Telegram")
+    return f"{name}: {first}" if first else name

@@ -41,6 +41,8 @@ def study_settings(config: Config) -> dict[str, object]:
         "COPROD_WORKERS": resolve_setting(None, "COPROD_WORKERS", None if policy.workers is None else str(policy.workers)),
         "COPROD_TELEGRAM_BASE_URL": policy.telegram_preview_url,
         "COPROD_DATABASE_URL": resolve_setting(None, "COPROD_DATABASE_URL", config.database),
+        "COPROD_FRONTIER": resolve_setting(None, "COPROD_FRONTIER", policy.frontier),
+        "COPROD_CAPTURE_DIR": resolve_setting(None, "COPROD_CAPTURE_DIR", config.captures),
         "COPROD_SOURCES": [s.model_dump(mode="json") for s in config.sources],
         "COPROD_PAGES_PER_SOURCE": policy.pages_per_source,
         "COPROD_LEXICON_FILES": [str(p) for p in config.lexicon_paths],

@@ -20,7 +20,7 @@ facebook       ``facebook.com/page`` (any subdomain),      ``facebook.com/page``
                ``profile.php?id=N``, ``/people/Name/N``    ``facebook.com/profile.php?id=N``
 jar            ``send.monobank.ua/jar/ID``                 ``send.monobank.ua/jar/ID`` (case kept)
 card           13-19 digits, contiguous or in groups,      ``4149 **** **** 5673``: masked,
-               Luhn-valid; or an already masked card       never the whole number
+               whatever the checksum; or a masked card     never the whole number
 phone          Ukrainian numbers: ``+380 67 123 45 67``,   ``+380671234567`` (E.164)
                ``(067) 123-45-67``, ``0671234567``, ...
 email          ``name@host.ua``, ``mailto:``               lowercased address
@@ -35,8 +35,9 @@ Decisions on the edge cases:
 * Digits are read as runs of groups separated by one space, no-break space or hyphen
   (``4149 4999 1234 5673``, ``067-123-45-67``). A card is a window of whole groups of such
   a run laid out as a card is printed (one group of 13-19 digits, 4-4-4-4 with an optional
-  1-3 digit tail, or the 4-6-5 / 4-6-4 of Amex and Diners) that passes the Luhn checksum and
-  does not start with 0. A phone is a window of whole groups holding 10 digits that start
+  1-3 digit tail, or the 4-6-5 / 4-6-4 of Amex and Diners) that does not start with 0. The
+  Luhn checksum is not asked for: a number mistyped by one digit is still someone's card
+  (issue 14), and masking a number that only looks like one costs nothing. A phone is a window of whole groups holding 10 digits that start
   with 0 and a Ukrainian code digit (3-9), 12 that start with 380, or 11 that start with 80
   (the old ``8 0XX`` long-distance prefix). So dates (``14.05.2022``), prices
   (``1 500 грн``), years, short hotlines (``1545``, ``15-80``) and EDRPOU codes are never
@@ -45,8 +46,8 @@ Decisions on the edge cases:
   ``id4149...``) holds neither cards nor phones. A run that starts with ``+`` is read from
   its start only, so a foreign number cannot yield a Ukrainian one from its tail.
 * Nothing inside a URL or an email address is read again as a phone, card, EDRPOU code or
-  mention. Digits inside a URL are not masked either: a 16-digit Facebook group id that
-  happens to pass the Luhn check stays whole (a card number in a URL is not provided for).
+  mention. Digits inside a URL are not masked either: a 16-digit Facebook group id stays
+  whole (a card number in a URL is not provided for).
 * ``@name`` is a Telegram name unless the nearest platform word before it on the same line
   (at most 40 characters back) names Instagram (``Instagram: @name`` → instagram) or another
   network that uses @handles (TikTok, YouTube, Twitter, Threads → nothing). ``@name`` inside
@@ -279,18 +280,8 @@ def _number_spans(text: str) -> list[Span]:
     return [m.span() for m in _NUMBERISH.finditer(text)]
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, c in enumerate(reversed(digits)):
-        d = ord(c) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def _is_card(digits: str) -> bool:
-    return 13 <= len(digits) <= 19 and digits[0] != "0" and _luhn_ok(digits)
+    return 13 <= len(digits) <= 19 and digits[0] != "0"
 
 
 def _glued(text: str, start: int, end: int) -> bool:

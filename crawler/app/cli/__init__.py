@@ -62,6 +62,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # Everything coprod writes (catalogue, captures, exports, reports, state) holds what was
+    # crawled, and the catalogue holds password hashes: the owner's alone.
+    os.umask(0o077)
     command = next((a for a in argv if not a.startswith("-")), None)
     try:
         parser = build_parser(command)

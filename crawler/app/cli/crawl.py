@@ -2,6 +2,10 @@
 
 Each source is locked while it is crawled (`crawler.app.locks`); a source another process is
 crawling is skipped with a message, and when that leaves nothing to crawl the exit code is 3.
+With a shared frontier (`--frontier`, `$COPROD_FRONTIER`, `crawl.frontier`) a source another
+worker holds is still crawled by this one's site spider, which joins the source's shared
+crawl; only its feeds and channel are left to the lock's holder.
+
 A crawl in which every request failed, or that stopped because the catalogue or the captures
 cannot be written, exits 1 with a WARN line or an error naming the cause.
 """
@@ -11,17 +15,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from contextlib import ExitStack
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from crawler.app.cli.common import command_parser, config_of, database_url
-from crawler.app.locks import SourceLock, SourcesBusy, holder_of, state_dir
+from crawler.app.locks import AdvisoryLocks, FileLocks, SourcesBusy, source_locks
 from crawler.app.runner import run_crawl
 from crawler.app.schedule import plan_for_database
 from crawler.core.config import Config, Source, resolve_setting
 from crawler.core.errors import BadInput, SchemaMismatch
+from spiders.site import SiteSpider
 from storage.db import open_catalogue
 from storage.queries import accepted_sources
 
@@ -32,6 +35,7 @@ coprod crawl --seeds studies/kharkiv.yaml --db postgresql://localhost/coprod
 COPROD_DATABASE_URL=sqlite:///data/test.sqlite coprod crawl -v
 coprod crawl --if-due                         # only the sources the schedule says are due
 coprod crawl --workers 0                      # the stage chain in the crawl's own process
+coprod crawl --db postgresql+psycopg://coprod@db.lan/study --frontier redis://redis.lan:6379/0   # a worker of a team crawl
 """
 
 
@@ -39,6 +43,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = command_parser(commands, "crawl", "Crawl the sources named in the study file into the catalogue.", EXAMPLES)
     parser.add_argument("--source", action="append", metavar="NAME", help="crawl only this source (repeatable; default: all enabled)")
     parser.add_argument("--proxy", metavar="URL", help="send every request through this HTTP proxy (default: $COPROD_PROXY, else crawl.proxy)")
+    parser.add_argument("--frontier", metavar="URL", help="a team crawl's shared frontier, redis://HOST:PORT/DB[?prefix=NAME] (default: $COPROD_FRONTIER, else crawl.frontier)")
     parser.add_argument("--if-due", action="store_true", help="crawl only the sources that are due by seeds.yaml's schedule (checked after locking them)")
     parser.add_argument(
         "--workers", type=_workers, metavar="N",
@@ -67,9 +72,11 @@ def run(args: argparse.Namespace) -> int:
             workers = str(_workers(workers))
         except argparse.ArgumentTypeError as error:
             raise BadInput(f"COPROD_WORKERS: {error}") from None
+    frontier = resolve_setting(args.frontier, "COPROD_FRONTIER", config.crawl.frontier)
     extra = accepted(database)
-    with ExitStack() as locks:
-        sources = lock(select(config, extra, args.source), state_dir(database), locks)
+    locks = source_locks(database)
+    try:
+        sources, joined = lock(select(config, extra, args.source), locks, shared=frontier is not None)
         if args.if_due:
             # Checked under the lock: a crawl that just finished elsewhere made the source not due.
             sources = due(config, database, sources)
@@ -84,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
             verbosity=args.verbose,
             extra_sources=extra,
             workers=workers,
+            frontier=frontier,
+            site_only=joined,
         )
+    finally:
+        locks.release()
     print(outcome.describe(), flush=True)
     if outcome.log_file:
         print(f"coprod: the crawl's log: {outcome.log_file}", file=sys.stderr)
@@ -93,21 +104,26 @@ def run(args: argparse.Namespace) -> int:
     return 0 if outcome.reason == "finished" else 1
 
 
-def lock(sources: list[Source], directory: Path, stack: ExitStack) -> list[Source]:
-    """The sources whose lock this process got (held until `stack` closes); the others are
-    being crawled elsewhere and are skipped."""
-    locked = []
+def lock(sources: list[Source], locks: FileLocks | AdvisoryLocks, shared: bool = False) -> tuple[list[Source], set[str]]:
+    """The sources to crawl: those whose lock this process got (held until `locks` are
+    released), and with a shared frontier those another worker holds, whose shared site
+    crawl this one joins (their names are returned too); the others are skipped."""
+    chosen, joined = [], set()
     for source in sources:
-        source_lock = SourceLock(directory, source.name)
-        if source_lock.acquire():
-            stack.enter_context(source_lock)
-            locked.append(source)
+        if locks.acquire(source.name):
+            chosen.append(source)
+            continue
+        holder = locks.holder(source.name)
+        held = holder.describe() if holder else "lock held"
+        if shared and SiteSpider.handles(source):
+            print(f"coprod: {source.name}: joining its shared crawl (its lock is held: {held})", file=sys.stderr)
+            chosen.append(source)
+            joined.add(source.name)
         else:
-            holder = holder_of(directory, source.name)
-            print(f"coprod: {source.name}: skipped, being crawled ({holder.describe() if holder else 'lock held'})", file=sys.stderr)
-    if sources and not locked:
+            print(f"coprod: {source.name}: skipped, being crawled ({held})", file=sys.stderr)
+    if sources and not chosen:
         raise SourcesBusy("nothing crawled: every source is being crawled by another process")
-    return locked
+    return chosen, joined
 
 
 def due(config: Config, database: str, sources: list[Source]) -> list[Source]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
+import sys
 from pathlib import Path
 
 from crawler.app.cli.common import catalogue, command_parser, config_of, database_url, seeds_path
@@ -19,8 +22,9 @@ coprod export --what candidates --status include --format parquet --out included
 coprod export --what decisions --format json --out decisions.json
 coprod export --what sources --format csv --out sources.csv
 coprod export --db sqlite:///data/demo.sqlite --what pages --format json --out pages.json
-coprod export --what cases --no-redact --user ada --out cases-full.csv   # ada: an admin account
+coprod export --what cases --no-redact --user ada --out cases-full.csv   # ada: an admin; asks for her password
 coprod export --what captures --user ada --out evidence.warc.gz          # the WARC records cases cite (ada: an admin)
+COPROD_ADMIN_PASSWORD=... coprod export --what cases --no-redact --user ada --out cases-full.csv   # without a terminal
 
 Every export writes PATH.meta.json beside PATH: coprod version, sha256 of the study file
 and of the codebook, the crawl runs the rows come from, export time (UTC), filters,
@@ -28,6 +32,10 @@ redaction on/off and by whom, rows per table. CSV is byte-identical on an unchan
 
 Lists are lists in JSON and Parquet, joined with "; " in CSV and XLSX. XLSX adds a
 `codebook` sheet defining every column and its allowed values.
+
+Unredacted tables and captures need an admin account and its password: asked for on a
+terminal, else read from $COPROD_ADMIN_PASSWORD; a wrong one exits 2. Every export is in the
+audit log; the files written are readable by their owner only (0600).
 
 Redaction (default): card numbers masked, phone numbers and emails at public mail providers
 (gmail.com, ukr.net, i.ua, meta.ua, yahoo, outlook, hotmail, icloud, proton, yandex, mail.ru,
@@ -79,7 +87,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         parser.add_argument(f"--{name}", metavar=metavar, help=f"{meaning}; for {', '.join(FILTER_TABLES[name])}")
     parser.add_argument("--no-redact", dest="redact", action="store_false", help="keep phones, private emails (cards stay masked in the catalogue); needs --user naming an admin")
     parser.add_argument("--captures", metavar="DIR", help="capture folder, for --what captures (default: $COPROD_CAPTURE_DIR, else beside the catalogue)")
-    parser.add_argument("--user", metavar="NAME", help="the admin account that turns redaction off (recorded in the metadata)")
+    parser.add_argument("--user", metavar="NAME", help="the admin account that turns redaction off or exports captures (its password is asked for; recorded in the metadata)")
     parser.set_defaults(run=run)
 
 
@@ -97,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
         return _captures(args, config, filters)
     engine = catalogue(args)
     try:
-        rows = export_table(engine, args.what, args.format, args.out, config=config, filters=filters, redact=args.redact, user=args.user)
+        rows = export_table(
+            engine, args.what, args.format, args.out, config=config, filters=filters, redact=args.redact, user=args.user,
+            password=None if args.redact else admin_password(args.user),
+        )
     finally:
         engine.dispose()
     print(f"wrote {rows} {args.what} to {args.out} (metadata: {args.out}.meta.json)")
@@ -109,8 +120,18 @@ def _captures(args: argparse.Namespace, config: Config | None, filters: ExportFi
         raise BadInput("--what captures takes no filters and no --no-redact: it bundles every open case's captures")
     engine = catalogue(args)
     try:
-        copied = export_captures(engine, args.out, capture_dir(database_url(args), args.captures), config, user=args.user)
+        folder = capture_dir(database_url(args), args.captures, config.captures if config else None)
+        copied = export_captures(engine, args.out, folder, config, user=args.user, password=admin_password(args.user))
     finally:
         engine.dispose()
     print(f"wrote {copied} captured exchanges to {args.out} (metadata: {args.out}.meta.json)")
     return 0
+
+
+def admin_password(user: str | None) -> str | None:
+    """The admin's password: asked for on a terminal, else $COPROD_ADMIN_PASSWORD."""
+    if not user:
+        return None
+    if sys.stdin.isatty():
+        return getpass.getpass(f"password of {user}: ")
+    return os.environ.get("COPROD_ADMIN_PASSWORD")

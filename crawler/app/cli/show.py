@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from crawler.app.cli.common import command_parser, database_url
+
+from crawler.app.cli.common import command_parser, config_of, database_url, seeds_path
 from crawler.core.charsets import decode_html
 from crawler.core.errors import BadInput
 from crawler.core.sanitise import terminal_safe
@@ -39,13 +40,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("url", metavar="URL", help="the page's URL (any variant of it: it is made canonical)")
     parser.add_argument("--version", type=int, metavar="N", help="which version (default: the latest)")
     parser.add_argument("--versions", action="store_true", help="list every version instead")
-    parser.add_argument("--captures", metavar="DIR", help="the capture folder (default: $COPROD_CAPTURE_DIR, else beside the catalogue)")
+    parser.add_argument("--captures", metavar="DIR", help="the capture folder (default: $COPROD_CAPTURE_DIR, else the study file's captures, else beside the catalogue)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     database = database_url(args)
-    folder = capture_dir(database, args.captures)
+    folder = capture_dir(database, args.captures, config_of(args).captures if seeds_path(args).exists() else None)
     engine = open_catalogue(database, create=False)
     try:
         with Session(engine) as session:

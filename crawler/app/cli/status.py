@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from crawler.app.cli.common import catalogue, command_parser, database_url
-from crawler.app.locks import holder_of, state_dir
+from crawler.app.locks import AdvisoryLocks, FileLocks, source_locks
 from storage.queries import CatalogueSummary, SourceHealth, recent_runs, source_health, summarise
 from storage.runs import mark_interrupted
 
 EXAMPLES = """
 coprod status
 coprod status --db sqlite:///data/demo.sqlite --runs 3
+
+runs columns: run, started, finished, reason, fetched, stored, dropped, errors, process (pid
+and host of the crawler process), crawl of run (the run whose crawl this one resumed or, in a
+team crawl, joined).
 
 sources columns: source, last_run, when (its end, else its start), outcome (finished,
 interrupted: its process died, running...), pages, new (pages first stored by the last run),
@@ -44,22 +47,27 @@ def run(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print("runs")
-    print(table(["run", "started", "finished", "outcome", "fetched", "stored", "dropped", "errors"], [
+    print(table(["run", "started", "finished", "outcome", "fetched", "stored", "dropped", "errors", "process", "crawl of run"], [
         [r.id, r.started_at.isoformat(timespec="seconds"), r.finished_at.isoformat(timespec="seconds") if r.finished_at else "-",
-         r.finish_reason or r.status, r.pages_fetched, r.pages_stored, r.pages_dropped, r.errors]
+         r.finish_reason or r.status, r.pages_fetched, r.pages_stored, r.pages_dropped, r.errors,
+         f"pid {r.pid} on {r.hostname}" if r.pid else "-", r.resumed_run_id or "-"]
         for r in runs
     ]))
     print()
-    print(render_health(health, state_dir(database_url(args))))
+    locks = source_locks(database_url(args))
+    try:
+        print(render_health(health, locks))
+    finally:
+        locks.release()
     print()
     print(render_summary(summary))
     return 0
 
 
-def render_health(health: list[SourceHealth], locks: Path) -> str:
+def render_health(health: list[SourceHealth], locks: FileLocks | AdvisoryLocks) -> str:
     rows = []
     for h in health:
-        holder = holder_of(locks, h.source)
+        holder = locks.holder(h.source)
         rows.append([
             h.source, h.last_run_id or "-", h.last_run_at.isoformat(timespec="seconds") if h.last_run_at else "-", h.outcome or "-",
             h.pages, h.new, h.versions, ", ".join(f"{kind}: {n}" for kind, n in h.errors.items()) or "-",
