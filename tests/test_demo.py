@@ -16,7 +16,7 @@ from crawler.core.errors import BadInput
 from review.auth import add_user
 from review.screening import record_decision
 from storage.db import open_catalogue
-from storage.models import Candidate, Decision, Page, User
+from storage.models import Candidate, Decision, Page, Source, User
 from tests.conftest import PASSWORD, run_coprod
 
 PAGES = re.compile(r"run \d+ \((site|telegram)\): finished; (\d+) responses, (\d+) pages stored \((\d+) new\), (\d+) dropped \((\d+) failed fetches\), (\d+) flagged")
@@ -75,10 +75,18 @@ def test_the_demo_writes_only_its_own_catalogue_and_keeps_decisions(tmp_path: Pa
     assert sorted(p.name for p in real.iterdir()) == ["seeds.yaml"]
 
 
-def test_the_demo_refuses_another_catalogue(tmp_path: Path) -> None:
-    refused = run_coprod("demo", "--out", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'real.sqlite'}")
-    assert refused.returncode == 2 and "coprod demo writes only its own catalogue" in refused.stderr
-    assert not (tmp_path / "real.sqlite").exists()
+def test_the_demo_refuses_a_study_catalogue_named_by_db(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'real.sqlite'}"
+    engine = open_catalogue(url)
+    with Session(engine) as session, session.begin():
+        session.add(Source(name="oblrada", kind="site", start_urls=["https://oblrada.example/"]))
+    engine.dispose()
+    refused = run_coprod("demo", "--out", str(tmp_path / "out"), "--db", url)
+    assert refused.returncode == 2 and "coprod demo writes only an empty catalogue or its own" in refused.stderr
+    assert "holds other sources (oblrada)" in refused.stderr and "Traceback" not in refused.stderr
+    assert counts(url) == (0, 0, 0) and not (tmp_path / "out").exists()  # nothing crawled into it
+    fresh = run_coprod("demo", "--out", str(tmp_path / "out"), "--db", f"sqlite:///{tmp_path / 'empty.sqlite'}", "--fresh")
+    assert fresh.returncode == 2 and "--fresh empties only the demo's own file" in fresh.stderr
 
 
 def test_fresh_starts_over_and_says_so(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_status_flags_a_source_whose_pages_turned_to_500s(tmp_path: Path) -> Non
     assert "WARN site: nothing fetched, every request failed (http_500: 1)" in second.stdout
 
     assert healthy.returncode == 0 and "WARN" not in healthy.stdout
-    assert healthy.stdout.splitlines()[1].split() == ["run", "started", "finished", "outcome", "fetched", "stored", "dropped", "errors"]
+    assert healthy.stdout.splitlines()[1].split() == ["run", "started", "finished", "outcome", "fetched", "stored", "dropped", "errors", "process", "crawl", "of", "run"]
     assert re.fullmatch(r"small +1 +\S+ +finished +6 +6 +6 +- +-", source_line(healthy.stdout, "small"))
     assert broken.returncode == 0, broken.stderr
     # Nothing new; the home page failed, so nothing else was reached.

@@ -1,10 +1,12 @@
 """coprod demo: the whole pipeline on the bundled sample web, nothing needed but coprod.
 
-The demo touches only itself: its catalogue is always `<out>/demo.sqlite`, its captures
+The demo touches only itself: its catalogue is `<out>/demo.sqlite`, its captures
 `<out>/demo-captures` and its logs `<out>/state`, whatever `COPROD_DATABASE_URL`,
 `COPROD_CAPTURE_DIR`, `COPROD_STATE_DIR` or a study file say, so it can never crawl the
-invented sample web into a real study's catalogue. The catalogue is kept from one run to the
-next, with the accounts, decisions and cases made in the review app; `--fresh` starts over.
+invented sample web into a real study's catalogue. An explicit `--db` (the demo on
+PostgreSQL) is taken only when that database is empty or holds the demo's sources alone. The
+catalogue is kept from one run to the next, with the accounts, decisions and cases made in
+the review app; `--fresh` starts over.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 import crawler.app.demo
@@ -29,7 +32,7 @@ from crawler.core.errors import BadInput, SchemaMismatch
 from review.export import export_table
 from review.report import write_report
 from storage.db import open_catalogue
-from storage.models import Case, Decision, User
+from storage.models import Case, Decision, Page, Source, User
 from storage.queries import candidate_rows, summarise
 
 EXAMPLES = """
@@ -37,10 +40,12 @@ coprod demo                      # crawl the sample web into data/demo.sqlite, p
 coprod demo --keep-serving       # ...and leave the sample web up to explore it
 coprod demo --out /tmp/coprod-demo
 coprod demo --fresh              # delete data/demo.sqlite (accounts and decisions too) and its captures first
+coprod demo --db postgresql+psycopg://postgres@127.0.0.1:5432/coprod_demo   # an empty PostgreSQL database
 
 The demo writes only its own catalogue, <out>/demo.sqlite, never COPROD_DATABASE_URL's or the
 study file's; it keeps it (and the accounts, decisions and cases made in `coprod serve`)
-from one run to the next unless --fresh is given.
+from one run to the next unless --fresh is given. --db names another database for it, which
+must be empty or hold the demo's sources only (a study's catalogue is refused).
 """
 
 
@@ -88,11 +93,34 @@ def prepare_catalogue(out: Path, fresh: bool) -> tuple[str, str]:
     return url, f"keeping {db_file}: {users} accounts, {decisions} decisions, {cases} cases (coprod demo --fresh starts over)"
 
 
+def claim_database(url: str, demo_sources: set[str]) -> str:
+    """What the demo will do with the database `--db` names: it must be empty or hold the
+    demo's own sources only, so a study's catalogue is never mixed with the sample web."""
+    engine = open_catalogue(url)
+    try:
+        with Session(engine) as session:
+            names = set(session.scalars(select(Source.name)))
+            pages = session.scalar(select(func.count()).select_from(Page)) or 0
+    finally:
+        engine.dispose()
+    shown = make_url(url).render_as_string(hide_password=True)
+    foreign = sorted(names - demo_sources)
+    if foreign:
+        raise BadInput(
+            f"coprod demo writes only an empty catalogue or its own: {shown} holds other sources ({', '.join(foreign[:5])}); "
+            f"give it an empty database, or leave out --db for {Path('data') / 'demo.sqlite'}"
+        )
+    return f"keeping the demo catalogue {shown}: {pages} pages" if names else f"a new demo catalogue: {shown}"
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.db:
-        raise BadInput(f"coprod demo writes only its own catalogue, {args.out / 'demo.sqlite'}, never --db; choose its folder with --out")
     config = load_config(resolve_setting(args.seeds, "COPROD_DEMO_SEEDS", None) or demo_seeds())
-    database, said = prepare_catalogue(args.out, args.fresh)
+    if args.db:
+        if args.fresh:
+            raise BadInput("--fresh empties only the demo's own file (<out>/demo.sqlite); empty the --db database yourself")
+        database, said = args.db, claim_database(args.db, {s.name for s in config.sources})
+    else:
+        database, said = prepare_catalogue(args.out, args.fresh)
     print(said)
     web = SampleWeb(port=args.port).start()
     print(f"sample web: {len(web.sites)} sites on {web.proxy_url} ({', '.join(web.sites)})")
@@ -120,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
             written.append(str(write_report(engine, config, args.out / "demo-report")))
         finally:
             engine.dispose()
-        print(f"\ncatalogue: {database} (kept for the next run; --fresh starts over)\nexports: {', '.join(written)}")
+        kept = "kept for the next run" if args.db else "kept for the next run; --fresh starts over"
+        print(f"\ncatalogue: {make_url(database).render_as_string(hide_password=True)} ({kept})\nexports: {', '.join(written)}")
         if args.keep_serving:
             _serve_until_interrupted(web)
     finally:

@@ -15,7 +15,7 @@ EXAMPLES = """
 coprod status
 coprod status --db sqlite:///data/demo.sqlite --runs 3
 
-runs columns: run, started, finished, reason, fetched, stored, dropped, errors, process (pid
+runs columns: run, started, finished, outcome, fetched, stored, dropped, errors, process (pid
 and host of the crawler process), crawl of run (the run whose crawl this one resumed or, in a
 team crawl, joined).
 
