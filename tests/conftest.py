@@ -280,6 +280,21 @@ def _close_opened_apps() -> Iterator[None]:
 PASSWORD = "correct horse battery"
 
 
+def catalogue_with_users(template: str, databases: Databases, users: dict[str, str]) -> str:
+    """A copy of the catalogue at `template` with accounts `users` (name: role), all PASSWORD."""
+    from sqlalchemy.orm import Session
+
+    from review.auth import add_user
+
+    url = databases.new(template=template)
+    engine = open_catalogue(url)
+    with Session(engine) as session, session.begin():
+        for name, role in users.items():
+            add_user(session, name, role, PASSWORD)
+    engine.dispose()
+    return url
+
+
 def script_screening(url: str) -> None:
     """A scripted screening of a crawled catalogue (the test helper of the export and report
     tests, not the browser): accounts ada (admin), ana and bo (analysts); every candidate

@@ -13,25 +13,17 @@ from sqlalchemy.orm import Session
 
 from crawler.core.config import load_config
 from review.app import create_app, review_config
-from review.auth import add_user
 from storage.db import open_catalogue
 from storage.models import Candidate, Case, CaseEvidence, Decision, DiscoveredSource, PageIdentifier, PagePlace
-from tests.conftest import DEMO_SEEDS, opened_app
+from tests.conftest import DEMO_SEEDS, PASSWORD, catalogue_with_users, opened_app
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "correct horse battery"
 USERS = {"ada": "admin", "ana": "analyst", "bo": "analyst", "vic": "viewer", "cy": "analyst", "di": "analyst"}
 
 
 @pytest.fixture(scope="module")
 def catalogue(demo_crawl, databases) -> str:
-    url = databases.new(template=demo_crawl.url)
-    engine = open_catalogue(url)
-    with Session(engine) as session, session.begin():
-        for name, role in USERS.items():
-            add_user(session, name, role, PASSWORD)
-    engine.dispose()
-    return url
+    return catalogue_with_users(demo_crawl.url, databases, USERS)
 
 
 def make_app(catalogue: str, dual: bool = False, **changes):

@@ -37,22 +37,15 @@ from review.auth import add_user, change_user, check_password_policy
 from review.throttle import account_key
 from storage.db import open_catalogue
 from storage.models import AuditEvent, Candidate, Decision, DiscoveredSource, Page
-from tests.conftest import DEMO_SEEDS, opened_app, run_coprod
+from tests.conftest import DEMO_SEEDS, PASSWORD, catalogue_with_users, opened_app, run_coprod
 
-PASSWORD = "correct horse battery"
 USERS = {"ada": "admin", "ana": "analyst", "bo": "analyst", "vic": "viewer"}
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
 def catalogue(demo_crawl, databases) -> str:
-    url = databases.new(template=demo_crawl.url)
-    engine = open_catalogue(url)
-    with Session(engine) as session, session.begin():
-        for name, role in USERS.items():
-            add_user(session, name, role, PASSWORD)
-    engine.dispose()
-    return url
+    return catalogue_with_users(demo_crawl.url, databases, USERS)
 
 
 def make_app(url: str, **changes):
