@@ -39,7 +39,8 @@ __all__ = [
 # carry a session version; the audit log; the candidates' search index and queue columns;
 # ranker runs record failed trainings; `storage.ddl` holds its triggers and full-text index.
 # Schema 4 (issue 11, revision 0004): pages carry the MinHash signature of their text.
-SCHEMA_VERSION = 4
+# Schema 5 (issue 14, revision 0005): indexes for the queue's filtered counts and places.
+SCHEMA_VERSION = 5
 
 
 def utcnow() -> dt.datetime:
@@ -225,7 +226,12 @@ class PagePlace(Base):
     """A place of the study region named on a page, with its KATOTTG code."""
 
     __tablename__ = "page_places"
-    __table_args__ = (UniqueConstraint("page_id", "code"),)
+    __table_args__ = (
+        UniqueConstraint("page_id", "code"),
+        # Schema 5: whether a page is at a place, read from the index alone (the queue by place
+        # tests it row by row as it walks the queue's order).
+        Index("ix_page_places_page_codes", "page_id", "code", "hromada_code", "raion_code"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), index=True)
     code: Mapped[str] = mapped_column(String(19), index=True)
@@ -269,6 +275,8 @@ class Candidate(Base):
         # Schema 3: the two queue orders, by the engine and by the model, read from an index.
         Index("ix_candidates_queue_engine", "score", "id"),
         Index("ix_candidates_queue_model", "model_score", "score", "id"),
+        # Schema 5: the queue's usual filters together, so their count is one index range.
+        Index("ix_candidates_filters", "status", "language", "mode", "score"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id"), unique=True)

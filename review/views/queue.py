@@ -10,11 +10,11 @@ candidate screen's "next" and "previous" walk the same order with the same filte
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from flask import Blueprint, g, render_template, request
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from werkzeug.datastructures import MultiDict
 
 from crawler.core.config import SOURCE_KINDS
@@ -25,14 +25,19 @@ from review.views._common import blind, int_arg, requires, state
 from storage import search
 from storage.models import Candidate, Decision, Page, PagePlace, Source
 
-__all__ = ["PAGE_SIZE", "QueueFilters", "bp", "neighbours", "own_statuses", "seen_status"]
+__all__ = ["COUNT_CAP", "PAGE_SIZE", "QueueFilters", "bp", "neighbours", "own_statuses", "seen_status"]
 
 bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
-# Above this many matches a page is read by walking the order index (see `conditions`).
+# Up to this many matches a page is read from all of them, sorted (see `_walks`).
 WALK_AT = 2_000
+# A filtered count stops past this many matches (see `_count`).
+COUNT_CAP = 10_000
+# A search tested row by row costs one full-text lookup per row walked: right for the first
+# pages, dearer than reading the matches once further in.
+SET_AFTER = 250
 KATOTTG = re.compile(r"^UA\d{17}$")
 STATUSES = ("unscreened", "include", "exclude", "maybe", "awaiting_second", "conflict")
 SETTLED = ("include", "exclude", "maybe")
@@ -67,14 +72,15 @@ class QueueFilters:
         """The filters that are set, for links that keep them."""
         return {k: v for k, v in asdict(self).items() if v}
 
-    def conditions(self, walk_order: bool = False) -> list[ColumnElement[bool]]:
-        """Conditions on `candidates` alone, so counts and pages need no join.
+    def conditions(self, walk_order: bool = False, rows_before: int = 0) -> list[ColumnElement[bool]]:
+        """Conditions on `candidates`, a place or a search tested on each row (one index
+        lookup each; a search, once the page starts past the first `SET_AFTER` rows,
+        `rows_before`, against its matches read once as a set).
 
-        Sets (a place's pages, a search's matches) are always tested, never walked: SQLite
-        would otherwise read every match and sort them all. With `walk_order`, the columns'
-        own indexes are hidden too (``+ 0``, ``|| ''``), so the database walks the queue's
-        order index and stops at the page's last row: right when many rows match, which the
-        count tells."""
+        With `walk_order`, the columns' own indexes are hidden too (``+ 0``, ``|| ''``), so the
+        database walks the queue's order index and stops at the page's last row: right when
+        many rows match, which the count tells; and right for `matches`, which starts from
+        another index and tests these on each row it finds there."""
         where: list[ColumnElement[bool]] = []
         source_id = Candidate.source_id + 0 if walk_order else Candidate.source_id
         if self.source:
@@ -87,12 +93,46 @@ class QueueFilters:
         if self.status:
             where.append(_status_condition(self.status, walk_order))
         if self.place:
-            where.append((Candidate.page_id + 0).in_(_pages_at(self.place)))
+            where.append(select(PagePlace.id).where(PagePlace.page_id == Candidate.page_id, _at(self.place)).exists())
         if self.q:
             groups = query_groups(self.q)
             dialect = g.db.get_bind().dialect.name
-            where.append((Candidate.id + 0).in_(search.matching(dialect, groups)) if groups else false())
+            if not groups:
+                where.append(false())
+            elif rows_before < SET_AFTER:
+                where.append(search.matches(dialect, groups, Candidate.id))
+            else:
+                where.append((Candidate.id + 0).in_(search.matching(dialect, groups)))
         return where
+
+    def matches(self) -> Select[Any]:
+        """The ids of the candidates the filters keep, one row each, read from the narrowest
+        index: the full-text index for a search; for a place, its pages or, when the other
+        filters keep fewer candidates than the place has pages, the candidates' filter index;
+        else that filter index. The other filters are tested on each row found, so the
+        database streams them and a LIMIT stops it early."""
+        if self.q:
+            groups = query_groups(self.q)
+            if not groups:
+                return select(Candidate.id).where(false())
+            found = search.matching(g.db.get_bind().dialect.name, groups).subquery()
+            others = replace(self, q="").conditions(walk_order=True)
+            return select(Candidate.id).join(found, found.c.candidate_id == Candidate.id).where(*others)
+        others = replace(self, place="")
+        if self.place and not (others.args() and _capped(others.matches()) < _capped(select(PagePlace.id).where(_at(self.place)))):
+            return (
+                select(Candidate.id)
+                .select_from(PagePlace)
+                .join(Candidate, Candidate.page_id == PagePlace.page_id)
+                .where(_at(self.place), *others.conditions(walk_order=True))
+                .distinct()
+            )
+        return select(Candidate.id).where(*self.conditions())
+
+
+def _capped(query: Select[Any]) -> int:
+    """How many rows `query` has, counted up to COUNT_CAP + 1."""
+    return g.db.scalar(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())) or 0
 
 
 def _status_condition(status: str, walk_order: bool) -> ColumnElement[bool]:
@@ -104,13 +144,13 @@ def _status_condition(status: str, walk_order: bool) -> ColumnElement[bool]:
     return and_(open_, mine) if status == "mine" else and_(open_, ~mine)
 
 
-def _pages_at(place: str) -> Any:
-    """Pages naming the place (a name, or a KATOTTG code), or a place within it (a hromada's
-    or raion's code): indexed lookups."""
+def _at(place: str) -> ColumnElement[bool]:
+    """A page place row that is the place (a name, or a KATOTTG code), or within it (a
+    hromada's or raion's code)."""
     if KATOTTG.match(place.strip().upper()):
         code = place.strip().upper()
-        return select(PagePlace.page_id).where(or_(PagePlace.code == code, PagePlace.hromada_code == code, PagePlace.raion_code == code))
-    return select(PagePlace.page_id).where(PagePlace.name == place)
+        return or_(PagePlace.code == code, PagePlace.hromada_code == code, PagePlace.raion_code == code)
+    return PagePlace.name == place
 
 
 # --- order ----------------------------------------------------------------------------------
@@ -182,15 +222,28 @@ def seen_status(status: str, own: str | None) -> str:
     return f"you: {own}" if own else "unscreened"
 
 
-def _count(filters: QueueFilters) -> Any:
-    """How many candidates the filters keep; a search alone is counted in the full-text index
-    itself (it holds one row per candidate), without visiting the candidates."""
-    if filters.q and not any(v for k, v in filters.args().items() if k != "q"):
-        groups = query_groups(filters.q)
-        if not groups:
-            return select(func.count()).select_from(Candidate).where(false())
-        return select(func.count()).select_from(search.matching(g.db.get_bind().dialect.name, groups).subquery())
-    return select(func.count()).select_from(Candidate).where(*filters.conditions())
+def _count(filters: QueueFilters) -> tuple[int, bool]:
+    """How many candidates the filters keep, and whether there are more than COUNT_CAP (then
+    the count is COUNT_CAP): a filtered count stops there, since counting 100,000 matches
+    would cost more than the page. The whole queue is counted exactly (one index)."""
+    if not filters.args():
+        return g.db.scalar(select(func.count()).select_from(Candidate)) or 0, False
+    counted = _capped(filters.matches())
+    return min(counted, COUNT_CAP), counted > COUNT_CAP
+
+
+def _walks(total: int, more: bool, before: int) -> bool:
+    """Whether a page is read by walking the order index, testing each row, to the page's
+    last row, or by reading all the matches from their narrowest index and sorting them. The
+    walk passes about (rows before the page's end) x (candidates / matches) rows: it is the
+    cheaper while that is fewer than the matches (always, past COUNT_CAP matches: they are
+    too many to sort)."""
+    if more:
+        return True
+    if total <= WALK_AT:
+        return False
+    everything = g.db.scalar(select(func.count()).select_from(Candidate)) or 0
+    return (before + PAGE_SIZE) * everything < total * total
 
 
 @bp.get("/queue")
@@ -200,24 +253,29 @@ def queue() -> Any:
     page_number = int_arg(request.args, "page", 1, 1, MAX_PAGE) or 1
     loop = learning_status(g.db, state().config.learning_after)
     by_model = loop.trained is not None
-    total = g.db.scalar(_count(filters)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page_number = min(page_number, pages)
-    # The page's ids from the candidates alone (an index walk when many match), then their rows.
-    ids = (
+    total, more = _count(filters)
+    pages = None if more else max(1, -(-total // PAGE_SIZE))
+    page_number = min(page_number, pages or MAX_PAGE)
+    before = (page_number - 1) * PAGE_SIZE
+    # The page's ids (by walking the order index, or from all the matches sorted), one more
+    # to tell whether a next page exists; then their rows.
+    walk = _walks(total, more, before)
+    ids = g.db.scalars(
         select(Candidate.id)
-        .where(*filters.conditions(walk_order=total > WALK_AT))
+        .where(*(filters.conditions(walk_order=True, rows_before=before) if walk else [Candidate.id.in_(filters.matches())]))
         .order_by(*_order(by_model))
-        .offset((page_number - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    )
+        .offset(before)
+        .limit(PAGE_SIZE + 1)
+    ).all()
     rows = g.db.execute(
         select(Candidate.id, Candidate.score, Candidate.status, Page.title, Page.url, Candidate.language, Candidate.mode, Page.event_date, Source.name)
         .join(Page, Page.id == Candidate.page_id)
         .join(Source, Source.id == Page.source_id)
-        .where(Candidate.id.in_(ids))
+        .where(Candidate.id.in_(ids[:PAGE_SIZE]))
         .order_by(*_order(by_model))
     ).all()
+    if more and 0 < len(ids) <= PAGE_SIZE:
+        pages = page_number  # the last page, found by walking to it
     own = own_statuses([r.id for r in rows]) if blind() else {}
     return render_template(
         "queue.html",
@@ -226,8 +284,11 @@ def queue() -> Any:
         statuses=BLIND_STATUSES if blind() else STATUSES,
         kinds=SOURCE_KINDS,
         total=total,
+        more=more,
         page=page_number,
         pages=pages,
+        more_pages=COUNT_CAP // PAGE_SIZE,
+        has_next=len(ids) > PAGE_SIZE,
         sources=g.db.scalars(select(Source.name).order_by(Source.name)).all(),
         loop=loop,
         searched=query_groups(filters.q) if filters.q else None,
