@@ -3,9 +3,9 @@
 Fills a temporary SQLite catalogue with 100,000 synthetic candidates (pages with text,
 places and scores) and their search words (the engine's lemmatizer, as the crawl makes
 them), then requests the queue page in-process (Flask's test client, no network):
-unfiltered, page 100, filtered (status, language, mode), by place, searched (an inflected
-form) and, after a model ranked the queue, in the model's order; reports median and 95th
-percentile.
+unfiltered, page 100, filtered (status, language, mode), by place (its first page and
+page 300), searched (an inflected form), searched with filters and, after a model ranked the
+queue, in the model's order; reports median and 95th percentile.
 
     .venv/bin/python bench/review_queue.py [--candidates N] [--requests N] [--json]
 """
@@ -111,7 +111,8 @@ def main() -> int:
         figures = {"candidates": args.candidates, "fill_seconds": round(fill_seconds, 1)}
         views = (
             ("queue", "/queue"), ("queue_page_100", "/queue?page=100"), ("queue_filtered", "/queue?status=unscreened&language=uk&mode=co-delivery"),
-            ("queue_place", "/queue?place=UA12020010010037010"), ("queue_search", "/queue?q=%D1%83%D0%BA%D1%80%D0%B8%D1%82%D1%82%D1%8F%D1%85"),  # укриттях
+            ("queue_place", "/queue?place=UA12020010010037010"), ("queue_place_page_300", "/queue?place=UA12020010010037010&page=300"),
+            ("queue_search", "/queue?q=%D1%83%D0%BA%D1%80%D0%B8%D1%82%D1%82%D1%8F%D1%85"),  # укриттях
             ("queue_search_filtered", "/queue?q=%D0%BA%D1%83%D1%85%D0%BD%D1%8F&status=unscreened&language=ru"),  # кухня
         )
         for label, path in views:

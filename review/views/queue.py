@@ -3,8 +3,10 @@
 Every filter is a condition on the candidates' own indexed columns (the page columns the
 queue needs are copied onto them), text search goes through the database's full-text index
 (`storage.search`, words made by the engine's lemmatizer), and the order is read from an
-index: by the screening model once it ranked the queue, else by the engine's score. The
-candidate screen's "next" and "previous" walk the same order with the same filters.
+index: by the screening model once it ranked the queue, else by the engine's score. A
+filtered count stops past COUNT_CAP matches (the page says "more than"), read from the
+narrowest index with the other filters tested on each row found. The candidate screen's
+"next" and "previous" walk the same order with the same filters.
 """
 
 from __future__ import annotations
@@ -73,14 +75,14 @@ class QueueFilters:
         return {k: v for k, v in asdict(self).items() if v}
 
     def conditions(self, walk_order: bool = False, rows_before: int = 0) -> list[ColumnElement[bool]]:
-        """Conditions on `candidates`, a place or a search tested on each row (one index
-        lookup each; a search, once the page starts past the first `SET_AFTER` rows,
-        `rows_before`, against its matches read once as a set).
+        """Conditions on `candidates`: its columns, and a place or a search tested on each
+        row (one index lookup each; a search whose page starts past the first `SET_AFTER`
+        rows, `rows_before`, against its matches read once as a set).
 
-        With `walk_order`, the columns' own indexes are hidden too (``+ 0``, ``|| ''``), so the
-        database walks the queue's order index and stops at the page's last row: right when
-        many rows match, which the count tells; and right for `matches`, which starts from
-        another index and tests these on each row it finds there."""
+        With `walk_order`, the columns' own indexes are hidden (``+ 0``, ``|| ''``), so the
+        database cannot start from them: it walks the queue's order index and stops at the
+        page's last row (right when many rows match, which the count tells), or, in
+        `matches`, starts from the index chosen there."""
         where: list[ColumnElement[bool]] = []
         source_id = Candidate.source_id + 0 if walk_order else Candidate.source_id
         if self.source:
@@ -232,7 +234,7 @@ def _count(filters: QueueFilters) -> tuple[int, bool]:
     return min(counted, COUNT_CAP), counted > COUNT_CAP
 
 
-def _walks(total: int, more: bool, before: int) -> bool:
+def _walks(filters: QueueFilters, total: int, more: bool, before: int) -> bool:
     """Whether a page is read by walking the order index, testing each row, to the page's
     last row, or by reading all the matches from their narrowest index and sorting them. The
     walk passes about (rows before the page's end) x (candidates / matches) rows: it is the
@@ -242,7 +244,7 @@ def _walks(total: int, more: bool, before: int) -> bool:
         return True
     if total <= WALK_AT:
         return False
-    everything = g.db.scalar(select(func.count()).select_from(Candidate)) or 0
+    everything = (g.db.scalar(select(func.count()).select_from(Candidate)) or 0) if filters.args() else total
     return (before + PAGE_SIZE) * everything < total * total
 
 
@@ -259,7 +261,7 @@ def queue() -> Any:
     before = (page_number - 1) * PAGE_SIZE
     # The page's ids (by walking the order index, or from all the matches sorted), one more
     # to tell whether a next page exists; then their rows.
-    walk = _walks(total, more, before)
+    walk = _walks(filters, total, more, before)
     ids = g.db.scalars(
         select(Candidate.id)
         .where(*(filters.conditions(walk_order=True, rows_before=before) if walk else [Candidate.id.in_(filters.matches())]))
