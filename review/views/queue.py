@@ -239,12 +239,12 @@ def _walks(filters: QueueFilters, total: int, more: bool, before: int) -> bool:
     last row, or by reading all the matches from their narrowest index and sorting them. The
     walk passes about (rows before the page's end) x (candidates / matches) rows: it is the
     cheaper while that is fewer than the matches (always, past COUNT_CAP matches: they are
-    too many to sort)."""
-    if more:
+    too many to sort; and unfiltered, when the walk tests nothing)."""
+    if more or not filters.args():
         return True
     if total <= WALK_AT:
         return False
-    everything = (g.db.scalar(select(func.count()).select_from(Candidate)) or 0) if filters.args() else total
+    everything = g.db.scalar(select(func.count()).select_from(Candidate)) or 0
     return (before + PAGE_SIZE) * everything < total * total
 
 
