@@ -264,6 +264,7 @@ class Engine:
 
     def verdict(self, reading: _Reading) -> Assessment:
         probability = self.weights.probability(reading.signals)
+        moved = self.weights.contributions(reading.signals)  # the explanation's, and the reasons' top three
         out = reading.out_reason
         flagged = out is None and probability >= self.threshold
         return Assessment(
@@ -284,11 +285,11 @@ class Engine:
             ict=reading.ict,
             services=[name for name, _ in reading.services.most_common()],
             terms=_terms_json(reading.by_signal, reading.tokens),
-            reasons=self._reasons(reading, probability, flagged),
+            reasons=self._reasons(reading, probability, flagged, moved[:3]),
             probability=round(probability, 4),
             out_reason=out,
             signals={k: round(v, 3) for k, v in reading.signals.items() if v},
-            explanation=[{"signal": name, "moved": amount} for name, amount in self.weights.contributions(reading.signals)],
+            explanation=[{"signal": name, "moved": amount} for name, amount in moved],
             page_type=reading.page_type,
             furniture=sorted(set(reading.furniture)),
         )
@@ -523,7 +524,7 @@ class Engine:
         self._era_evidence = era_before[0].evidence if era_before else None
         return found, window_ok, basis, signals
 
-    def _reasons(self, reading: _Reading, probability: float, flagged: bool) -> list[str]:
+    def _reasons(self, reading: _Reading, probability: float, flagged: bool, moved: list[tuple[str, float]]) -> list[str]:
         region = reading.region_places
         names = ", ".join(dict.fromkeys(f"{p.place.name} ({p.place.code})" for p in region)) or "none"
         reasons = [f"probability {probability:.2f} (flag threshold {self.threshold:.2f})" + ("" if reading.out_reason else "; flagged" if flagged else "")]
@@ -542,7 +543,6 @@ class Engine:
             reasons.append(f"date {found.date.isoformat()} from {found.source} ({found.evidence!r}): {verdict} the window")
         reasons.append(f"ICT: {', '.join(reading.ict) if reading.ict else 'none found'}")
         reasons.append(f"mode: {reading.mode}")
-        moved = self.weights.contributions(reading.signals, top=3)
         if moved:
             reasons.append("moved most by: " + ", ".join(f"{name} {amount:+.2f}" for name, amount in moved))
         return reasons

@@ -41,6 +41,9 @@ class _Rule:
     pattern: re.Pattern[str]
     unless: re.Pattern[str] | None = None
     anchors: tuple[str, ...] = ()  # lower-cased words one of which a text must hold to be searched
+    # The literal words of each name, phrase and street (lower-cased, longest first): a match
+    # holds every word of one of them, which far fewer texts do than hold a first word ("з").
+    needs: tuple[tuple[str, ...], ...] = ()
 
 
 _NONE: tuple[str, ...] = ("\x00",)
@@ -49,11 +52,6 @@ _NONE: tuple[str, ...] = ("\x00",)
 class EraCues:
     def __init__(self, rules: tuple[_Rule, ...]):
         self.rules = rules
-        # The anchors a rule's substring test needs: one that holds another is found whenever
-        # the shorter one is ("з" stands for "зі", "зона").
-        self._tests = tuple(
-            tuple(a for a in rule.anchors if not any(b != a and b in a for b in rule.anchors)) for rule in rules
-        )
         by_start: dict[str, set[str]] = {}
         for rule in rules:
             for anchor in rule.anchors:
@@ -72,8 +70,8 @@ class EraCues:
         low = text.lower().replace("’", "'")
         found = [
             EraCue(rule.before, rule.why, match.group(0), match.start())
-            for rule, anchors in zip(self.rules, self._tests)
-            if any(anchor in low for anchor in anchors) and (rule.unless is None or not rule.unless.search(text))
+            for rule in self.rules
+            if any(all(map(low.__contains__, words)) for words in rule.needs) and (rule.unless is None or not rule.unless.search(text))
             for match in rule.pattern.finditer(text)
         ]
         return sorted(found, key=lambda cue: cue.start)
@@ -99,6 +97,11 @@ def load_era(paths: Iterable[Path]) -> EraCues:
                 for key in ("names", "phrases", "streets")
                 for text in _strings(path, f"{field}.{key}", entry.get(key))
             }
+            needs = {
+                tuple(sorted((word.rstrip("*") for word in _fold(text).split()), key=len, reverse=True))
+                for key in ("names", "phrases", "streets")
+                for text in _strings(path, f"{field}.{key}", entry.get(key))
+            }
             exceptions = [_fold(word) for word in _strings(path, f"{field}.except_before", entry.get("except_before"))]
             guard = rf"(?!\s+(?:{'|'.join(map(re.escape, exceptions))}))" if exceptions else ""
             for name in _strings(path, f"{field}.names", entry.get("names")):
@@ -114,7 +117,7 @@ def load_era(paths: Iterable[Path]) -> EraCues:
                 pattern = guarded("|".join(f"(?:{a})" for a in alternatives), re.IGNORECASE)
                 cancel = guarded("|".join(f"(?:{u})" for u in unless), re.IGNORECASE) if unless else None
                 why = str(entry.get("why") or f"a name out of use by {entry['before']}")
-                rules.append(_Rule(entry["before"], why, pattern, cancel, tuple(sorted(anchors))))
+                rules.append(_Rule(entry["before"], why, pattern, cancel, tuple(sorted(anchors)), tuple(sorted(needs))))
     return EraCues(tuple(rules))
 
 
