@@ -92,16 +92,13 @@ def load_era(paths: Iterable[Path]) -> EraCues:
             if unknown:
                 raise ConfigError(str(path), None, field, f"unknown keys {sorted(unknown)}")
             alternatives = []
-            anchors = {
-                _fold(text).split()[0].rstrip("*")
+            literal = [
+                [word.rstrip("*") for word in _fold(text).split()]
                 for key in ("names", "phrases", "streets")
                 for text in _strings(path, f"{field}.{key}", entry.get(key))
-            }
-            needs = {
-                tuple(sorted((word.rstrip("*") for word in _fold(text).split()), key=len, reverse=True))
-                for key in ("names", "phrases", "streets")
-                for text in _strings(path, f"{field}.{key}", entry.get(key))
-            }
+            ]
+            anchors = {words[0] for words in literal}
+            needs = {tuple(sorted(words, key=len, reverse=True)) for words in literal}
             exceptions = [_fold(word) for word in _strings(path, f"{field}.except_before", entry.get("except_before"))]
             guard = rf"(?!\s+(?:{'|'.join(map(re.escape, exceptions))}))" if exceptions else ""
             for name in _strings(path, f"{field}.names", entry.get("names")):
