@@ -3,6 +3,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# The suite runs on every core (pytest-xdist); a test file stays on one worker so its
+# module fixtures (a served web, a crawled catalogue) are built once.
+TEST_JOBS ?= auto
 
 .PHONY: demo test test-fast bench clean
 
@@ -22,7 +25,7 @@ demo: $(VENV)/.installed
 	$(BIN)/coprod demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile
 
 # The unit tests: no crawl, no server, no browser, no coprod subprocess (tests/conftest.py).
 test-fast: $(VENV)/.installed-test

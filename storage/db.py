@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, or_, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, inspect, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -358,8 +358,21 @@ def _link_versions(session: Session, pages: list[Page]) -> list[Page]:
 def _record_discoveries(session: Session, found: list[tuple[Page, list[dict[str, str]]]]) -> None:
     if not found:
         return
-    rows = {d["key"]: {"key": d["key"], "kind": d["kind"], "url": d["url"], "example": d["example"] or None} for _, discovered in found for d in discovered}
-    insert_new(session, DiscoveredSource, list(rows.values()), ["key"])
+    rows: dict[str, dict[str, Any]] = {}
+    for _, discovered in found:
+        for d in discovered:
+            # The first mention with words is the example: a bare link (an icon, an image)
+            # seen first must not leave the source without one, whatever the pages' order.
+            row = rows.setdefault(d["key"], {"key": d["key"], "kind": d["kind"], "url": d["url"], "example": None})
+            if row["example"] is None and d["example"]:
+                row["example"] = d["example"]
+    inserted = set(insert_new(session, DiscoveredSource, list(rows.values()), ["key"], returning=DiscoveredSource.key))
+    known = [{"known_key": key, "new_example": row["example"]} for key, row in rows.items() if row["example"] and key not in inserted]
+    if known:
+        table = DiscoveredSource.__table__
+        session.connection().execute(
+            table.update().where(table.c.key == bindparam("known_key"), table.c.example.is_(None)).values(example=bindparam("new_example")),
+            known)
     ids = dict(session.execute(select(DiscoveredSource.key, DiscoveredSource.id).where(DiscoveredSource.key.in_(rows))).all())
     links = {(page.id, ids[d["key"]]) for page, discovered in found for d in discovered}
     insert_new(session, SourceLink, [{"page_id": page_id, "discovered_id": found_id} for page_id, found_id in sorted(links)], ["page_id", "discovered_id"])

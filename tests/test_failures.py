@@ -174,14 +174,16 @@ def test_a_crawl_whose_disk_fills_stops_at_the_first_failed_commit_then_resumes(
     assert full.returncode == 1 and full.returncode != -signal.SIGBUS, full.stderr
     errors = [line for line in full.stderr.splitlines() if line.startswith("coprod: error:")]
     assert len(errors) == 1 and "cannot write the catalogue" in errors[0], full.stderr
-    # The first commit is a full batch (100) or what the flush timer found before it (2 s).
+    # The failed commit is a full batch (100) or what the flush timer found before it (2 s).
     lost = re.search(r"\((\d+) pages not stored\)", errors[0])
     assert lost and 1 <= int(lost.group(1)) <= 100, errors[0]
     assert not [line for line in full.stderr.splitlines() if line.startswith(("ERROR", "CRITICAL"))], full.stderr
     assert "Traceback" not in full.stderr
-    # It stopped at the first batch (100 pages, and the few on their way: about 110), far from
-    # the site's end (the bound leaves room for a scraper that lags behind its downloads).
-    assert stored_when_full == 0 and fetched_when_full < 200, (stored_when_full, fetched_when_full)
+    # It stopped at the first failed commit: it fetched what it stored before (on a slow
+    # machine the flush timer commits a few pages while the log still has room), the failed
+    # batch and the few on their way (room for a scraper that lags behind its downloads), far
+    # from the site's end.
+    assert fetched_when_full <= stored_when_full + int(lost.group(1)) + 100 and fetched_when_full < PAGES, (stored_when_full, fetched_when_full)
     assert runs_when_full == [("running", None)]  # its end could not be written; the next crawl marks it
     # Once the disk has room, the next crawl resumes and stores every page.
     assert resumed.returncode == 0, resumed.stderr

@@ -115,6 +115,10 @@ def test_an_import_stopped_half_way_marks_its_run_failed(tmp_path: Path) -> None
     importing = subprocess.Popen(
         [sys.executable, "-m", "crawler.app.cli", "import", str(path), "--seeds", str(DEMO_SEEDS), "--db", f"sqlite:///{db_file}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # A shell without job control starts background jobs with SIGINT ignored, and a
+        # child keeps that (as `nohup` wants): Ctrl-C is what this test sends, so the import
+        # gets SIGINT's default whatever started pytest.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     for _ in range(1200):  # until its first batch is stored
         try:

@@ -92,3 +92,26 @@ def test_other_schema_version_is_refused(catalogue_url: str) -> None:
     engine.dispose()
     with pytest.raises(SchemaMismatch, match="version 999"):
         open_catalogue(url)
+
+
+def test_a_discovered_source_takes_its_example_from_the_first_mention_with_words(engine) -> None:
+    """Which page mentions a source first depends on the crawl's order (workers, retries):
+    a bare link (an icon) seen first must not leave the source without an example."""
+    from storage.models import DiscoveredSource
+
+    def mention(url: str, example: str) -> PageItem:
+        page = item(url, text=f"Волонтери Дніпра {url}")
+        page.discovered = [{"key": "t.me/hub_test", "kind": "telegram", "url": "https://t.me/hub_test", "example": example}]
+        return page
+
+    with Session(engine) as session, session.begin():
+        ids = setup_source(session)
+        write_pages(session, [(mention("http://news.test/icon", ""), None, None)], ids, None)
+    with Session(engine) as session:
+        assert session.scalar(select(DiscoveredSource.example)) is None
+    with Session(engine) as session, session.begin():
+        write_pages(session, [(mention("http://news.test/icon-2", ""), None, None), (mention("http://news.test/story", "Пишіть у наш канал."), None, None)], ids, None)
+    with Session(engine) as session, session.begin():
+        write_pages(session, [(mention("http://news.test/later", "Інше речення."), None, None)], ids, None)
+    with Session(engine) as session:
+        assert session.scalars(select(DiscoveredSource.example)).all() == ["Пишіть у наш канал."]  # the first with words, kept
