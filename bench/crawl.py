@@ -350,7 +350,6 @@ crawl:
   user_agent: "coprod-bench/0.1 (+https://example.org/coprod; research crawler)"
   autothrottle: {{start_delay: 0.0, max_delay: 1.0, target_concurrency: {concurrency}.0}}
   retry: {{times: 1, backoff_base: 0.5, backoff_max: 2.0}}
-flag: {{threshold: 4.5}}
 lexicon: [builtin:coproduction]
 database: sqlite:///catalogue.sqlite
 sources:
@@ -492,6 +491,12 @@ def main() -> int:
                           f"{run.cores:.2f} cores, {run.peak_pss_mb:.0f} MB PSS; {run.own_count}", file=sys.stderr)
                     if not args.keep:
                         shutil.rmtree(cwd, ignore_errors=True)
+                    if run.exit_code != 0:
+                        break
+                if runs[-1].exit_code != 0:
+                    # Ratios against a failed run mean nothing: stop with what was measured.
+                    print(f"{runs[-1].tool} failed (exit {runs[-1].exit_code}): stopping", file=sys.stderr)
+                    break
         found = ratios(runs)
         print(f"\ncrawl benchmark: {len(site.articles)} articles, {site.pages} pages; {machine()}; {time.strftime('%Y-%m-%d')}\n")
         print(table(runs))
