@@ -393,7 +393,7 @@ class Engine:
         )
 
     def _places(self, full: str, tokens: Tokens, by_signal: dict[str, list[TermMatch]], lead_end: int, source_region: str | None) -> _Places:
-        region, codified = self.gazetteer.locate(full)
+        region, codified = self.gazetteer.locate(full, tokens)
         # Places elsewhere in the country as the codifier names them: oblasts, raions,
         # hromadas and cities, capitalised. Its thirty thousand villages share their names
         # with common words ("Збори", "Мене") that a story about the region uses in passing.

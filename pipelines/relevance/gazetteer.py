@@ -56,10 +56,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from itertools import compress
+from operator import not_
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the morphology (and pymorphy3) is not needed to read a text
+    from pipelines.relevance.morphology import Tokens
 
 __all__ = [
     "DEFAULT_ALIASES",
@@ -790,18 +794,22 @@ class Gazetteer:
         """Mentions of places of the region, in text order."""
         return self.locate(text)[0]
 
-    def locate(self, text: str) -> tuple[list[PlaceMatch], list[tuple[str, int]]]:
+    def locate(self, text: str, words: Tokens | None = None) -> tuple[list[PlaceMatch], list[tuple[str, int]]]:
         """Mentions of places of the region, and (code, offset) of the settled mentions of
         places elsewhere in Ukraine: a story from Kharkiv that names Dnipro only as where
-        people were taken is about Kharkiv."""
+        people were taken is about Kharkiv. `words`, the morphology's tokens of the same
+        text when the caller has them, saves cutting it into words again."""
         if not text:
             return [], []
-        norm = _normalise_text(text)
-        found = list(_TOKEN.finditer(norm))
-        words = list(map(_GROUP, found))
+        norm, plain = _normalised(text)
+        if words is not None and plain:
+            tokens = _tokens_from(words, norm)
+        else:
+            found = list(_TOKEN.finditer(norm))
+            tokens = list(zip(map(_START, found), map(_END, found), map(_GROUP, found)))
         if _ASCII_LETTER.search(norm):
-            words = [_latin_key(word) if word.isascii() else word for word in words]
-        tokens = list(zip(map(_START, found), map(_END, found), words))
+            tokens = [(start, end, _latin_key(word)) if word.isascii() else (start, end, word) for start, end, word in tokens]
+        words = [token[2] for token in tokens]
         spans = self._spans(text, norm, tokens, words)
         if not spans:
             return [], []
@@ -1054,15 +1062,36 @@ class Gazetteer:
         return True
 
 
-def _normalise_text(text: str) -> str:
-    """Lower case with unified apostrophes, offsets unchanged."""
+def _normalised(text: str) -> tuple[str, bool]:
+    """Lower case with unified apostrophes, offsets unchanged; and whether its letters and
+    apostrophes are those of `text.lower()` (no longer lower case, no apostrophe or ё
+    replaced), so that its words are the morphology's words of the text."""
     norm = text.lower()
-    if len(norm) != len(text):  # a character whose lower case is longer (İ): keep the offsets
+    plain = len(norm) == len(text)
+    if not plain:  # a character whose lower case is longer (İ): keep the offsets
         norm = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     for char, replacement in _REPLACEMENTS:
         if char in norm:
             norm = norm.replace(char, replacement)
-    return norm
+            plain = plain and replacement == " "  # a non-breaking space is in no word
+    return norm, plain
+
+
+def _tokens_from(words: Tokens, norm: str) -> list[Token]:
+    """The gazetteer's tokens (letters joined by apostrophes) read off the morphology's
+    (letters and digits joined by apostrophes and hyphens) of the same lower-cased text:
+    a word of letters only is one of ours as it is, and only the others (apostrophes,
+    numbers, hyphenated compounds) are cut again."""
+    tokens: list[Token] = []
+    starts, ends, forms = words.starts, words.ends, words.words
+    last = 0
+    for index in compress(range(len(forms)), map(not_, map(str.isalpha, forms))):
+        tokens += zip(starts[last:index], ends[last:index], forms[last:index])
+        found = list(_TOKEN.finditer(norm, starts[index], ends[index]))
+        tokens += zip(map(_START, found), map(_END, found), map(_GROUP, found))
+        last = index + 1
+    tokens += zip(starts[last:], ends[last:], forms[last:])
+    return tokens
 
 
 def _length(entry: _Entry, text: str, norm: str, tokens: list[Token], i: int) -> int:
