@@ -56,7 +56,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from itertools import compress
-from operator import not_
+from operator import itemgetter, not_
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -271,6 +271,7 @@ _GAP_CHARS = " \t\r\n\u00a0-‐‑"
 _SENTENCE_END = re.compile(r"[.!?…]+|\n")
 _ASCII_LETTER = re.compile(r"[a-z]")  # in the lower-cased text: some token may be Latin
 _GROUP, _START, _END = re.Match.group, re.Match.start, re.Match.end
+_FORM = itemgetter(2)  # a token's text
 
 
 def _normalise(value: str) -> str:
@@ -794,22 +795,25 @@ class Gazetteer:
         """Mentions of places of the region, in text order."""
         return self.locate(text)[0]
 
-    def locate(self, text: str, words: Tokens | None = None) -> tuple[list[PlaceMatch], list[tuple[str, int]]]:
+    def locate(self, text: str, tokenized: Tokens | None = None) -> tuple[list[PlaceMatch], list[tuple[str, int]]]:
         """Mentions of places of the region, and (code, offset) of the settled mentions of
         places elsewhere in Ukraine: a story from Kharkiv that names Dnipro only as where
-        people were taken is about Kharkiv. `words`, the morphology's tokens of the same
+        people were taken is about Kharkiv. `tokenized`, the morphology's tokens of the same
         text when the caller has them, saves cutting it into words again."""
         if not text:
             return [], []
         norm, plain = _normalised(text)
-        if words is not None and plain:
-            tokens = _tokens_from(words, norm)
+        if tokenized is not None and plain:
+            tokens = _tokens_from(tokenized, norm)
         else:
             found = list(_TOKEN.finditer(norm))
             tokens = list(zip(map(_START, found), map(_END, found), map(_GROUP, found)))
-        if _ASCII_LETTER.search(norm):
-            tokens = [(start, end, _latin_key(word)) if word.isascii() else (start, end, word) for start, end, word in tokens]
-        words = [token[2] for token in tokens]
+        words = list(map(_FORM, tokens))
+        if _ASCII_LETTER.search(norm):  # Latin words by their romanisation key
+            for index in compress(range(len(words)), map(str.isascii, words)):
+                start, end, word = tokens[index]
+                words[index] = key = _latin_key(word)
+                tokens[index] = (start, end, key)
         spans = self._spans(text, norm, tokens, words)
         if not spans:
             return [], []
@@ -1077,20 +1081,17 @@ def _normalised(text: str) -> tuple[str, bool]:
     return norm, plain
 
 
-def _tokens_from(words: Tokens, norm: str) -> list[Token]:
+def _tokens_from(tokenized: Tokens, norm: str) -> list[Token]:
     """The gazetteer's tokens (letters joined by apostrophes) read off the morphology's
     (letters and digits joined by apostrophes and hyphens) of the same lower-cased text:
     a word of letters only is one of ours as it is, and only the others (apostrophes,
     numbers, hyphenated compounds) are cut again."""
-    tokens: list[Token] = []
-    starts, ends, forms = words.starts, words.ends, words.words
-    last = 0
-    for index in compress(range(len(forms)), map(not_, map(str.isalpha, forms))):
-        tokens += zip(starts[last:index], ends[last:index], forms[last:index])
-        found = list(_TOKEN.finditer(norm, starts[index], ends[index]))
-        tokens += zip(map(_START, found), map(_END, found), map(_GROUP, found))
-        last = index + 1
-    tokens += zip(starts[last:], ends[last:], forms[last:])
+    forms = tokenized.words
+    tokens = list(zip(tokenized.starts, tokenized.ends, forms))
+    # From the last, so that the positions of the words before stay where they are.
+    for index in reversed(list(compress(range(len(forms)), map(not_, map(str.isalpha, forms))))):
+        start, end, _ = tokens[index]
+        tokens[index : index + 1] = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(norm, start, end)]
     return tokens
 
 
