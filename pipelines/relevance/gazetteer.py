@@ -1067,9 +1067,9 @@ class Gazetteer:
 
 
 def _normalised(text: str) -> tuple[str, bool]:
-    """Lower case with unified apostrophes, offsets unchanged; and whether its letters and
-    apostrophes are those of `text.lower()` (no longer lower case, no apostrophe or ё
-    replaced), so that its words are the morphology's words of the text."""
+    """Lower case with unified apostrophes, offsets unchanged; and whether its words are
+    those of `text.lower()`, which the morphology cuts (no letter with a longer lower case,
+    no apostrophe or ё replaced)."""
     norm = text.lower()
     plain = len(norm) == len(text)
     if not plain:  # a character whose lower case is longer (İ): keep the offsets
