@@ -13,6 +13,7 @@ import pytest
 
 from pipelines.relevance import gazetteer as gz
 from pipelines.relevance.gazetteer import AliasError, Gazetteer, Place, load_gazetteer
+from pipelines.relevance.morphology import fold, tokenize
 
 REGION = "UA12000000000090473"
 
@@ -372,6 +373,21 @@ def test_place(gazetteer: Gazetteer) -> None:
     )
     assert gazetteer.place("UA14160210010099403") is None  # Покровськ, Donetsk oblast
     assert gazetteer.find("") == []
+
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "З Павлограда до Дніпра, потім у Кривий Ріг.",
+        "Волонтери Кам'янського і Кам’янського, Нікополь-Марганець, 3Дніпро, Дніпро2, ²Павлоград.",
+        "Kryvyi Rih and Dnipro-Pavlohrad: volunteers of Kam'ianske, İstanbul, Nikopol.",
+        "Кам′янське (a prime for the apostrophe), Ёлкино, с.Вільне, м.Дніпро, вул. Нікопольська.",
+    ],
+)
+def test_the_morphologys_words_read_as_its_own(gazetteer: Gazetteer, text: str) -> None:
+    for written in (text, fold(text)):
+        assert gazetteer.locate(written, tokenize(written)) == gazetteer.locate(written)
 
 
 # --- the caches --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from pipelines.relevance import dates, engine, era, furniture, identifiers
+from pipelines.relevance import dates, engine, era, furniture, identifiers, morphology
 from pipelines.relevance._regex import first_characters, guarded
 
 TEXTS = [
@@ -23,7 +23,7 @@ TEXTS = [
 
 def _patterns() -> list[re.Pattern[str]]:
     found = [pattern for _, _, pattern in furniture._PATTERNS]
-    for module in (engine, dates, identifiers, era):
+    for module in (engine, dates, identifiers, era, morphology):
         found += [value for value in vars(module).values() if isinstance(value, re.Pattern)]
     return found
 

@@ -33,7 +33,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from itertools import compress
-from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -393,7 +392,7 @@ class Engine:
         )
 
     def _places(self, full: str, tokens: Tokens, by_signal: dict[str, list[TermMatch]], lead_end: int, source_region: str | None) -> _Places:
-        region, codified = self.gazetteer.locate(full)
+        region, codified = self.gazetteer.locate(full, tokens)
         # Places elsewhere in the country as the codifier names them: oblasts, raions,
         # hromadas and cities, capitalised. Its thirty thousand villages share their names
         # with common words ("Збори", "Мене") that a story about the region uses in passing.
@@ -908,7 +907,8 @@ _EVACUATION = re.compile(r"(?:евакуац|евакую|евакуюв|вив�
 # Words of carrying people or goods somewhere ("везуть", "вивезли", "доставили").
 _TRANSPORT_STEMS = ("вез", "вивез", "вивоз", "привез", "перевез", "доставил", "возил", "возять", "возит", "вывез", "вывоз",
                     "brought", "taken", "transported", "moved")
-_CARRIES = methodcaller("startswith", _TRANSPORT_STEMS)
+# One alternation matched at a word's start: half the cost of str.startswith with the tuple.
+_CARRIES = re.compile("|".join(map(re.escape, _TRANSPORT_STEMS))).match
 # Who came by themselves: "родини, які евакуювалися з Херсонщини", "приїхали з Харкова".
 _CAME = re.compile(r"(?:евакуювал\w*с[яь]|евакуюються|виїхал\w*|виїжджа\w*|приїхал\w*|приїжджа\w*|втекл\w*|тікал\w*|переїхал\w*|прибул\w*|прибува\w*|"
                    r"эвакуировал\w*сь|уехал\w*|выехал\w*|приехал\w*|бежал\w*|переехал\w*|прибыл\w*|fled|came|arrived|moved|escaped)$")

@@ -78,6 +78,14 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...] | re.Pattern[str], re.Pattern[str]],
 )
 
 
+# The patterns by their anchors, so that patterns with the same anchors look for them once
+# (the spans are sorted before they are merged: the order they are found in does not matter).
+_BY_ANCHORS: tuple[tuple[tuple[str, ...] | re.Pattern[str], tuple[tuple[str, re.Pattern[str]], ...]], ...] = tuple(
+    (anchors, tuple((kind, pattern) for kind, same, pattern in _PATTERNS if same == anchors))
+    for anchors in dict.fromkeys(anchors for _, anchors, _ in _PATTERNS)
+)
+
+
 @dataclass(frozen=True)
 class Furniture:
     text: str  # the text with every furniture span blanked (same length, same offsets)
@@ -93,15 +101,16 @@ _SENTENCE_EDGE = re.compile(r"[.!?\n]")
 def strip_furniture(text: str) -> Furniture:
     spans: list[tuple[int, int, str]] = []
     low = text.lower()
-    for kind, anchors, pattern in _PATTERNS:
+    for anchors, patterns in _BY_ANCHORS:
         if isinstance(anchors, re.Pattern):
             if not anchors.search(text):
                 continue
-        elif not any(anchor in low for anchor in anchors):
+        elif not any(map(low.__contains__, anchors)):  # no generator frame per anchor
             continue
-        for match in pattern.finditer(text):
-            if match.end() > match.start():
-                spans.append((match.start(), match.end(), kind))
+        for kind, pattern in patterns:
+            for match in pattern.finditer(text):
+                if match.end() > match.start():
+                    spans.append((match.start(), match.end(), kind))
     if "cookie" in low or "куки" in low:
         for match in _COOKIE.finditer(text):
             edges = [m.end() for m in _SENTENCE_EDGE.finditer(text, max(0, match.start() - 200), match.start())]

@@ -56,10 +56,14 @@ import tempfile
 import time
 from collections.abc import Sequence
 from itertools import compress
+from operator import itemgetter, not_
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the morphology (and pymorphy3) is not needed to read a text
+    from pipelines.relevance.morphology import Tokens
 
 __all__ = [
     "DEFAULT_ALIASES",
@@ -267,6 +271,7 @@ _GAP_CHARS = " \t\r\n\u00a0-‐‑"
 _SENTENCE_END = re.compile(r"[.!?…]+|\n")
 _ASCII_LETTER = re.compile(r"[a-z]")  # in the lower-cased text: some token may be Latin
 _GROUP, _START, _END = re.Match.group, re.Match.start, re.Match.end
+_FORM = itemgetter(2)  # a token's text
 
 
 def _normalise(value: str) -> str:
@@ -790,18 +795,25 @@ class Gazetteer:
         """Mentions of places of the region, in text order."""
         return self.locate(text)[0]
 
-    def locate(self, text: str) -> tuple[list[PlaceMatch], list[tuple[str, int]]]:
+    def locate(self, text: str, tokenized: Tokens | None = None) -> tuple[list[PlaceMatch], list[tuple[str, int]]]:
         """Mentions of places of the region, and (code, offset) of the settled mentions of
         places elsewhere in Ukraine: a story from Kharkiv that names Dnipro only as where
-        people were taken is about Kharkiv."""
+        people were taken is about Kharkiv. `tokenized`, the morphology's tokens of the same
+        text when the caller has them, saves cutting it into words again."""
         if not text:
             return [], []
-        norm = _normalise_text(text)
-        found = list(_TOKEN.finditer(norm))
-        words = list(map(_GROUP, found))
-        if _ASCII_LETTER.search(norm):
-            words = [_latin_key(word) if word.isascii() else word for word in words]
-        tokens = list(zip(map(_START, found), map(_END, found), words))
+        norm, plain = _normalised(text)
+        if tokenized is not None and plain:
+            tokens = _tokens_from(tokenized, norm)
+        else:
+            found = list(_TOKEN.finditer(norm))
+            tokens = list(zip(map(_START, found), map(_END, found), map(_GROUP, found)))
+        words = list(map(_FORM, tokens))
+        if _ASCII_LETTER.search(norm):  # Latin words by their romanisation key
+            for index in compress(range(len(words)), map(str.isascii, words)):
+                start, end, word = tokens[index]
+                words[index] = key = _latin_key(word)
+                tokens[index] = (start, end, key)
         spans = self._spans(text, norm, tokens, words)
         if not spans:
             return [], []
@@ -1054,15 +1066,33 @@ class Gazetteer:
         return True
 
 
-def _normalise_text(text: str) -> str:
-    """Lower case with unified apostrophes, offsets unchanged."""
+def _normalised(text: str) -> tuple[str, bool]:
+    """Lower case with unified apostrophes, offsets unchanged; and whether its words are
+    those of `text.lower()`, which the morphology cuts (no letter with a longer lower case,
+    no apostrophe or ё replaced)."""
     norm = text.lower()
-    if len(norm) != len(text):  # a character whose lower case is longer (İ): keep the offsets
+    plain = len(norm) == len(text)
+    if not plain:  # a character whose lower case is longer (İ): keep the offsets
         norm = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     for char, replacement in _REPLACEMENTS:
         if char in norm:
             norm = norm.replace(char, replacement)
-    return norm
+            plain = plain and replacement == " "  # a non-breaking space is in no word
+    return norm, plain
+
+
+def _tokens_from(tokenized: Tokens, norm: str) -> list[Token]:
+    """The gazetteer's tokens (letters joined by apostrophes) read off the morphology's
+    (letters and digits joined by apostrophes and hyphens) of the same lower-cased text:
+    a word of letters only is one of ours as it is, and only the others (apostrophes,
+    numbers, hyphenated compounds) are cut again."""
+    forms = tokenized.words
+    tokens = list(zip(tokenized.starts, tokenized.ends, forms))
+    # From the last, so that the positions of the words before stay where they are.
+    for index in reversed(list(compress(range(len(forms)), map(not_, map(str.isalpha, forms))))):
+        start, end, _ = tokens[index]
+        tokens[index : index + 1] = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(norm, start, end)]
+    return tokens
 
 
 def _length(entry: _Entry, text: str, norm: str, tokens: list[Token], i: int) -> int:
