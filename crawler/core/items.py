@@ -51,6 +51,7 @@ class PageItem:
     # The page's MinHash signature of word shingles (pipelines.dedup), and the canonical URL of
     # the earlier story it copies when it is a near-duplicate (an aggregator's copy, an excerpt).
     signature: bytes | None = None
+    shingle_count: int | None = None  # how many shingles the signature is of
     copy_of: str | None = None
     replaces: list[str] = field(default_factory=list)  # stored copies this page turns out to be the original of
 
