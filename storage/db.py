@@ -294,7 +294,7 @@ def write_pages(
         original = originals.setdefault(item.content_hash or "", page) if item.content_hash else page
         if original is page and item.copy_of:
             original = existing.get(item.copy_of) or near_originals.get(item.copy_of) or page
-        page.duplicate_of = original if original is not page else None
+        _point_to(page, original)
         touched.append(page)
         if item.replaces:
             replaced.append((page, item.replaces))
@@ -303,9 +303,12 @@ def write_pages(
     # with the copies that pointed to it.
     for original, urls in replaced:
         ids = list(session.scalars(select(Page.id).where(Page.url.in_(urls))))
+        if _root(original).id in ids:
+            # Its text is a copy's by its hash (the copy stored first): it is the original.
+            original.duplicate_of = None
         for copy in session.scalars(select(Page).where(or_(Page.id.in_(ids), Page.duplicate_of_id.in_(ids)))):
             if copy is not original:
-                copy.duplicate_of = original
+                _point_to(copy, original)
                 touched.append(copy)
     session.flush()
     regrouped = _link_versions(session, touched)
@@ -353,6 +356,24 @@ def _link_versions(session: Session, pages: list[Page]) -> list[Page]:
                 member.version_of = lead
                 changed.append(member)
     return changed
+
+
+def _root(page: Page) -> Page:
+    """The first page of the story `page` belongs to (itself when it copies none)."""
+    seen = {id(page)}
+    while page.duplicate_of is not None and id(page.duplicate_of) not in seen:
+        page = page.duplicate_of
+        seen.add(id(page))
+    return page
+
+
+def _point_to(page: Page, original: Page) -> None:
+    """`page` copies `original`'s story: it points to the story's first page. The exact hash
+    (first stored) and the near-copy decision (who links to whom, who was published first)
+    can name each other in one batch; pointing to the story's first page, never to itself,
+    keeps the copies a tree (a cycle cannot be stored: SQLAlchemy refuses the flush)."""
+    root = page if original is page else _root(original)
+    page.duplicate_of = None if root is page else root
 
 
 def _record_discoveries(session: Session, found: list[tuple[Page, list[dict[str, str]]]]) -> None:

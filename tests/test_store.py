@@ -115,3 +115,22 @@ def test_a_discovered_source_takes_its_example_from_the_first_mention_with_words
         write_pages(session, [(mention("http://news.test/later", "Інше речення."), None, None)], ids, None)
     with Session(engine) as session:
         assert session.scalars(select(DiscoveredSource.example)).all() == ["Пишіть у наш канал."]  # the first with words, kept
+
+
+def test_an_original_crawled_after_its_exact_copy_leads_the_story(engine) -> None:
+    """The copy was stored first (so by its hash it is the original), then the near-copy
+    decision names the later page the original (the copy links to it): the later page
+    leads, the copy points to it, and no cycle of copies is written."""
+    copy = item("http://agg.test/copy", text="Волонтери Дніпра відкрили пункт")
+    with Session(engine) as session, session.begin():
+        ids = setup_source(session)
+        write_pages(session, [(copy, None, None)], ids, None)
+    original = item("http://news.test/story", text="Волонтери Дніпра відкрили пункт")
+    original.replaces = ["http://agg.test/copy"]
+    with Session(engine) as session, session.begin():
+        write_pages(session, [(original, None, None)], ids, None)
+    with Session(engine) as session:
+        pages = {p.url: p for p in session.scalars(select(Page))}
+        assert pages["http://news.test/story"].duplicate_of is None
+        assert pages["http://agg.test/copy"].duplicate_of.url == "http://news.test/story"
+        assert [c.page.url for c in session.scalars(select(Candidate))] == ["http://news.test/story"]
