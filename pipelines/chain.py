@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from crawler.core.config import Source
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
-from pipelines.dedup import shingles, signature
+from pipelines.dedup import fingerprint, shingles, signature
 from pipelines.discover import Discovered, discover, source_key
 from pipelines.extract import Extracted, content_hash, extract, is_html
 from pipelines.language import LanguageResult, detect_language
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["CHAIN_FIELDS", "Chain", "ChainPipeline", "ChainWorkerError", "assessed", "discovered", "extracted", "language_of", "masked", "worker_count"]
 
 # What the chain writes onto a page: what a worker process sends back.
-CHAIN_FIELDS = ("text", "title", "published", "author", "sitename", "links", "content_hash", "signature", "shingle_count", "language", "language_detail", "relevance", "discovered", "extra")
+CHAIN_FIELDS = ("text", "title", "published", "author", "sitename", "links", "content_hash", "signature", "shingles", "language", "language_detail", "relevance", "discovered", "extra")
 
 
 class SourceFacts(Protocol):
@@ -177,8 +177,8 @@ class Chain:
         item.text, item.title, item.published = found.text, found.title, found.published
         item.author, item.sitename, item.links = found.author, found.sitename, list(found.links)
         item.content_hash = content_hash(found.text)
-        words = shingles(found.text)
-        item.signature, item.shingle_count = signature(words), len(words)
+        hashes = fingerprint(shingles(found.text))
+        item.signature, item.shingles = signature(hashes), hashes.astype("<u4").tobytes()
         language = language_of(found.title, found.text, item.language)
         item.language = language.code
         item.language_detail = {"method": language.method, "confidence": language.confidence, "shares": language.shares}

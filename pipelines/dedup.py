@@ -8,12 +8,16 @@ exact containment of the shorter text's shingles in the longer one's decides. An
 contained in its original almost whole; two stories on the same topic share a few shingles.
 """
 
+
 from __future__ import annotations
 
 import re
+import struct
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from hashlib import sha1
+from typing import NamedTuple
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
@@ -22,7 +26,7 @@ from crawler.core.items import PageItem
 from crawler.core.urls import canonical_url
 from pipelines.relevance.furniture import strip_furniture
 
-__all__ = ["CONTAINMENT", "CopyFinder", "NearDuplicateIndex", "containment", "near_duplicate_groups", "shingles", "signature"]
+__all__ = ["CONTAINMENT", "CopyFinder", "NearDuplicateIndex", "fingerprint", "near_duplicate_groups", "shingles", "signature"]
 
 CONTAINMENT = 0.7  # share of the shorter text's shingles found in the longer one
 MIN_SHINGLES = 12  # shorter texts (a caption, a one-line post) are never taken for copies
@@ -30,6 +34,7 @@ NUM_PERM = 64
 SCHEME = "affine32"  # datasketch 2: 32-bit hash values, stored as 4 bytes each
 LSH_THRESHOLD = 0.2  # Jaccard at which LSH proposes a pair (an excerpt's Jaccard with its original is low)
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_UNPACK = struct.Struct("<I").unpack_from
 
 
 def shingles(text: str) -> frozenset[str]:
@@ -37,16 +42,39 @@ def shingles(text: str) -> frozenset[str]:
     return frozenset(" ".join(words[i : i + 3]) for i in range(max(len(words) - 2, 0)))
 
 
-def containment(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
+def fingerprint(found: Iterable[str]) -> np.ndarray:
+    """A text's shingles as their sorted 32-bit hashes (datasketch's own SHA-1 hash, so the
+    signature is made from them unchanged): a twentieth of the memory of the text, and two
+    of them are compared in microseconds instead of shingling a stored text again."""
+    return np.unique(np.array([_UNPACK(sha1(s.encode("utf-8")).digest())[0] for s in found], dtype=np.uint32))
 
 
-def _minhash(items: Iterable[str]) -> MinHash:
-    signature = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
-    signature.update_batch([item.encode("utf-8") for item in items])
-    return signature
+def _containments(mine: np.ndarray, others: list[np.ndarray]) -> np.ndarray:
+    """The share of the smaller one's shingles found in the other, of a (non-empty)
+    fingerprint with each of `others`, in one pass: each
+    of their hashes is looked up in the sorted `mine` (one call for a page's hundred
+    proposals instead of a hundred set intersections)."""
+    sizes = np.array([other.size for other in others])
+    every = np.concatenate(others)
+    found = mine[np.minimum(np.searchsorted(mine, every), mine.size - 1)] == every
+    running = np.concatenate(([0], np.cumsum(found)))
+    ends = np.cumsum(sizes)
+    shared = running[ends] - running[ends - sizes]
+    return shared / np.maximum(np.minimum(sizes, mine.size), 1)
+
+
+def signature(hashes: np.ndarray) -> bytes | None:
+    """The MinHash signature of a text's shingles (their `fingerprint`), as stored (None for
+    a text too short)."""
+    if hashes.size < MIN_SHINGLES:
+        return None
+    minhash = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashfunc=int)
+    minhash.update_batch(hashes.tolist())
+    return minhash.hashvalues.astype("<u4").tobytes()
+
+
+def _minhash_of(value: bytes) -> LeanMinHash:
+    return LeanMinHash(seed=1, hashvalues=np.frombuffer(value, dtype="<u4"), scheme=SCHEME)
 
 
 @dataclass(frozen=True)
@@ -55,60 +83,67 @@ class Match:
     containment: float
 
 
-def signature(found: frozenset[str]) -> bytes | None:
-    """The MinHash signature of a text's shingles, as stored (None for a text too short)."""
-    if len(found) < MIN_SHINGLES:
-        return None
-    return _minhash(found).hashvalues.astype("<u4").tobytes()
+Story = tuple[str, "str | None", list[str], "bytes | None"]  # text, publication date, links, fingerprint (as the catalogue gives them)
+
+_ATTRIBUTION = re.compile(r"\b(?:джерело|источник|source|за матеріалами|по материалам|читати повністю|читать полностью|read more at)\b", re.IGNORECASE)
 
 
-def _from_bytes(value: bytes) -> LeanMinHash:
-    return LeanMinHash(seed=1, hashvalues=np.frombuffer(value, dtype="<u4"), scheme=SCHEME)
+class Kept(NamedTuple):
+    """What a story is compared and told apart by, kept instead of its text."""
+
+    hashes: np.ndarray  # its fingerprint
+    published: str | None
+    attributed: bool  # names a source ("Джерело: ...")
+    links: str  # one per line: a story's hundred links as one string take half the memory
 
 
-Story = tuple[str, "str | None", list[str]]  # text, publication date, links
+def kept(text: str, published: str | None, links: Sequence[str], hashes: np.ndarray | bytes | None = None) -> Kept:
+    if hashes is None:
+        hashes = fingerprint(shingles(text))
+    elif isinstance(hashes, bytes):
+        hashes = np.frombuffer(hashes, dtype="<u4")
+    return Kept(hashes, published, bool(_ATTRIBUTION.search(text)), "\n".join(links))
 
 
 class NearDuplicateIndex:
     """The stories seen so far, to find the one a new text copies.
 
-    Stories are indexed by their signature; the shingles that decide a match are computed
-    from a story's text only when LSH proposes it: from the stories of this run kept in
-    memory (the latest `RECENT`), else from `stories` (the catalogue)."""
+    Stories are indexed by their signature; the shingles that decide a match are compared
+    by their fingerprints: of the stories of this run kept in memory (the latest `RECENT`),
+    else of stories read from `stories` (the catalogue) when LSH proposes them."""
 
     RECENT = 5000
 
     def __init__(self, stories: Callable[[list[str]], dict[str, Story]] | None = None) -> None:
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self._keys: set[str] = set()
-        self._recent: OrderedDict[str, Story] = OrderedDict()
+        self._recent: OrderedDict[str, Kept] = OrderedDict()
         self._stories = stories
         # A story's signature and, once its shingles were counted, their number: enough to
-        # set aside most of what LSH proposes without reading the story's text (below).
+        # set aside most of what LSH proposes without reading the story (below).
         self._signatures: dict[str, bytes] = {}
         self._sizes: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def add(self, key: str, story: Story, value: bytes | None, size: int | None = None) -> None:
-        """A story of this run, with its signature (and the number of its shingles)."""
+    def add(self, key: str, story: Kept, value: bytes | None) -> None:
+        """A story of this run, with its signature."""
         if value is None or key in self._keys:
             return
         self.add_signature(key, value)
-        if size is not None:
-            self._sizes[key] = size
-        self._recent[key] = story
-        if len(self._recent) > self.RECENT:
-            self._recent.popitem(last=False)
+        self._keep(key, story)
 
-    def add_signature(self, key: str, value: bytes) -> None:
-        """A stored story, by its signature (its text is read when needed)."""
+    def add_signature(self, key: str, value: bytes, size: int | None = None) -> None:
+        """A stored story, by its signature and, when known, its number of shingles (it is
+        read when needed)."""
         if key in self._keys or len(value) != NUM_PERM * 4:
             return
         self._keys.add(key)
         self._signatures[key] = value
-        self._lsh.insert(key, _from_bytes(value))
+        if size is not None:
+            self._sizes[key] = size
+        self._lsh.insert(key, _minhash_of(value))
 
     def remove(self, key: str) -> None:
         if key in self._keys:
@@ -118,31 +153,36 @@ class NearDuplicateIndex:
             self._sizes.pop(key, None)
             self._lsh.remove(key)
 
-    def find(self, text: str, value: bytes | None, size: int | None = None) -> tuple[Match, Story] | None:
-        """The indexed story this text (of `size` shingles, when known) copies best (or that
-        copies it), if there is one."""
+    def find(self, hashes: np.ndarray, value: bytes | None) -> tuple[Match, Kept] | None:
+        """The indexed story a text of this fingerprint copies best (or that copies it), if
+        there is one."""
         if value is None or not self._keys:
             return None
-        proposed = self._lsh.query(_from_bytes(value))
+        proposed = self._lsh.query(_minhash_of(value))
         if not proposed:
             return None
-        found = shingles(text) if size is None else None
-        proposed = self._plausible(sorted(proposed), value, len(found) if found is not None else size)
-        stories = {key: self._recent[key] for key in proposed if key in self._recent}
-        missing = [key for key in proposed if key not in stories]
+        proposed = self._plausible(sorted(proposed), value, hashes.size)
+        recent = self._recent
+        missing = [key for key in proposed if key not in recent]
         if missing and self._stories is not None:
-            stories |= self._stories(missing)
-        if stories and found is None:
-            found = shingles(text)
-        best: tuple[Match, Story] | None = None
-        for key, story in stories.items():
-            theirs = shingles(story[0])
-            self._sizes[key] = len(theirs)
-            share = containment(found, theirs)
-            if share >= CONTAINMENT and (best is None or share > best[0].containment):
-                best = (Match(key, round(share, 3)), story)
-        return best
+            for key, (text, published, links, stored) in self._stories(missing).items():
+                self._keep(key, kept(text, published, links, stored))
+        compared = [(key, recent[key]) for key in proposed if key in recent]
+        if not compared or not hashes.size:
+            return None
+        shares = _containments(hashes, [story.hashes for _, story in compared])
+        best = int(np.argmax(shares))  # the first of equal shares, as proposals are sorted
+        if shares[best] < CONTAINMENT:
+            return None
+        key, story = compared[best]
+        return Match(key, round(float(shares[best]), 3)), story
 
+    def _keep(self, key: str, story: Kept) -> None:
+        self._sizes[key] = story.hashes.size
+        self._recent[key] = story
+        self._recent.move_to_end(key)
+        if len(self._recent) > self.RECENT:
+            self._recent.popitem(last=False)
     def _plausible(self, proposed: list[str], value: bytes, size: int) -> list[str]:
         """The proposed stories that may contain, or be contained in, CONTAINMENT of the
         text. LSH at a low threshold proposes every story of a site that shares enough of
@@ -167,22 +207,23 @@ class NearDuplicateIndex:
         return [key for key in proposed if key not in unlikely]
 
 
+
 class CopyFinder:
     """Tells the pages of a crawl or an import that copy a story stored before them or
     earlier in the same run (`PageItem.copy_of`) from the originals of stories stored as
     their copies (`PageItem.replaces`: an aggregator crawled before the outlet)."""
 
-    def __init__(self, stored: Iterable[tuple[str, bytes]], stories: Callable[[list[str]], dict[str, Story]] | None = None) -> None:
+    def __init__(self, stored: Iterable[tuple[str, bytes, int | None]], stories: Callable[[list[str]], dict[str, Story]] | None = None) -> None:
         self.index = NearDuplicateIndex(stories)
-        for key, value in stored:
-            self.index.add_signature(key, value)
+        for key, value, size in stored:
+            self.index.add_signature(key, value, size)
 
     def mark(self, item: PageItem) -> None:
         if item.not_modified or not item.text or item.signature is None:
             return
-        story: Story = (item.text, item.published, list(item.links))
-        size = item.shingle_count if item.shingle_count is not None else len(shingles(item.text))
-        found = self.index.find(item.text, item.signature, size)
+        # The chain sends the fingerprint it made the signature from (pipelines.chain).
+        story = kept(item.text, item.published, item.links, item.shingles)
+        found = self.index.find(story.hashes, item.signature)
         if found is not None and found[0].key != item.url:
             match, other = found
             if not is_original(item.url, story, match.key, other):
@@ -192,27 +233,32 @@ class CopyFinder:
             item.replaces.append(match.key)
             item.extra["original_of"] = {"url": match.key, "containment": match.containment}
             self.index.remove(match.key)
-        self.index.add(item.url, story, item.signature, size)
+        self.index.add(item.url, story, item.signature)
 
 
-_ATTRIBUTION = re.compile(r"\b(?:джерело|источник|source|за матеріалами|по материалам|читати повністю|читать полностью|read more at)\b", re.IGNORECASE)
-
-
-def is_original(url: str, story: Story, other_url: str, other: Story) -> bool:
+def is_original(url: str, story: Kept, other_url: str, other: Kept) -> bool:
     """Whether the page at `url` is the original of the story at `other_url` that copies it:
-    the copy links to its original (an aggregator's "Джерело:"), was published later, or is
-    the shorter text (an excerpt); when nothing tells, the one stored first is the original."""
-    links, other_links = {canonical_url(link) for link in story[2]}, {canonical_url(link) for link in other[2]}
-    if other_url in links:
+    the copy links to its original, was published later, or names a source ("Джерело:")
+    where the other does not; when nothing tells, the one stored first is the original."""
+    if other_url in _canonical(story.links):
         return False
-    if url in other_links:
+    if url in _canonical(other.links):
         return True
-    if story[1] and other[1] and story[1][:10] != other[1][:10]:
-        return story[1][:10] < other[1][:10]
-    attributed, other_attributed = bool(_ATTRIBUTION.search(story[0])), bool(_ATTRIBUTION.search(other[0]))
-    if attributed != other_attributed:
-        return other_attributed
+    if story.published and other.published and story.published[:10] != other.published[:10]:
+        return story.published[:10] < other.published[:10]
+    if story.attributed != other.attributed:
+        return other.attributed
     return False
+
+
+def _canonical(links: str) -> set[str]:
+    found = set()
+    for link in links.splitlines():
+        try:
+            found.add(canonical_url(link))
+        except ValueError:  # a hostile page's link ("http://[::1"): it names no page
+            continue
+    return found
 
 
 def near_duplicate_groups(texts: Sequence[str]) -> list[int]:
@@ -227,10 +273,10 @@ def near_duplicate_groups(texts: Sequence[str]) -> list[int]:
 
     index = NearDuplicateIndex()
     for i, text in enumerate(texts):
-        words = shingles(text)
-        value = signature(words)
-        found = index.find(text, value, len(words))
+        story = kept(text, None, [])
+        value = signature(story.hashes)
+        found = index.find(story.hashes, value)
         if found is not None:
             parent[root(i)] = root(int(found[0].key))
-        index.add(str(i), (text, None, []), value, len(words))
+        index.add(str(i), story, value)
     return [root(i) for i in range(len(texts))]

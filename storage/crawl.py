@@ -98,13 +98,14 @@ class CrawlCatalogue:
             self.shared.done(completed)
         return created
 
-    def signatures(self) -> list[tuple[str, bytes]]:
-        """(canonical url, signature) of every stored story that is not a copy itself."""
+    def signatures(self) -> list[tuple[str, bytes, int | None]]:
+        """(canonical url, signature, number of shingles if known) of every stored story that
+        is not a copy itself."""
         with self._access("read"), self.session() as session:
             return stored_signatures(session)
 
-    def stories(self, urls: Sequence[str]) -> dict[str, tuple[str, str | None, list[str]]]:
-        """(text, publication date, links) of each stored page, by canonical url."""
+    def stories(self, urls: Sequence[str]) -> dict[str, tuple[str, str | None, list[str], bytes | None]]:
+        """(text, publication date, links, fingerprint) of each stored page, by canonical url."""
         with self._access("read"), self.session() as session:
             return stored_stories(session, urls)
 

@@ -40,7 +40,8 @@ __all__ = [
 # ranker runs record failed trainings; `storage.ddl` holds its triggers and full-text index.
 # Schema 4 (issue 11, revision 0004): pages carry the MinHash signature of their text.
 # Schema 5 (issue 14, revision 0005): indexes for the queue's filtered counts and places.
-SCHEMA_VERSION = 5
+# Schema 6 (issue 12, revision 0006): pages carry the fingerprint their signature is made of.
+SCHEMA_VERSION = 6
 
 
 def utcnow() -> dt.datetime:
@@ -142,6 +143,7 @@ class Page(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id"))  # an exact or near copy of that page
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash of its shingles (pipelines.dedup)
+    shingles: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # their sorted 32-bit hashes (pipelines.dedup.fingerprint)
 
     language: Mapped[str | None] = mapped_column(String(8), index=True)
     language_detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

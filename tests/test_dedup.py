@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 
-from pipelines.dedup import NearDuplicateIndex, _from_bytes, shingles, signature
+from pipelines.dedup import NearDuplicateIndex, _minhash_of, fingerprint, kept, shingles, signature
 
 WORDS = "громада волонтери зібрали допомогу переселенцям місто район укриття генератор вода ліки школа".split()
 
@@ -17,8 +17,12 @@ def story(seed: int, words: int = 300) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)) + "."
 
 
+def sign(text: str) -> bytes | None:
+    return signature(fingerprint(shingles(text)))
+
+
 def proposed(index: NearDuplicateIndex, text: str) -> set[str]:
-    return set(index._lsh.query(_from_bytes(signature(shingles(text)))))
+    return set(index._lsh.query(_minhash_of(sign(text))))
 
 
 def test_a_stored_story_is_read_once_then_set_aside_by_its_signature() -> None:
@@ -27,18 +31,18 @@ def test_a_stored_story_is_read_once_then_set_aside_by_its_signature() -> None:
 
     def stories(keys: list[str]) -> dict:
         read.extend(keys)
-        return {key: (texts[key], None, []) for key in keys}
+        return {key: (texts[key], None, [], None) for key in keys}
 
     index = NearDuplicateIndex(stories)
     for key, text in texts.items():
-        index.add_signature(key, signature(shingles(text)))  # stored by an earlier run: sizes unknown
+        index.add_signature(key, sign(text))  # stored by an earlier run: sizes unknown
     first, second = story(1000), story(1001)
     assert len(proposed(index, first)) >= 50  # the wording is shared enough for LSH to propose many
-    assert index.find(first, signature(shingles(first))) is None
+    assert index.find(kept(first, None, []).hashes, sign(first)) is None
     assert sorted(read) == sorted(proposed(index, first))  # sizes unknown: each one is read
     read_first, read[:] = set(read), []
     assert len(proposed(index, second) & read_first) >= 10
-    assert index.find(second, signature(shingles(second))) is None
+    assert index.find(kept(second, None, []).hashes, sign(second)) is None
     assert len(set(read) & read_first) < 5  # known now: set aside without reading them again
 
 
@@ -46,12 +50,48 @@ def test_a_copy_and_an_excerpt_are_still_found_among_many_proposals() -> None:
     index = NearDuplicateIndex()
     for n in range(300):
         text = story(n)
-        found = shingles(text)
-        index.add(f"http://site.test/{n}", (text, None, []), signature(found), len(found))
+        index.add(f"http://site.test/{n}", kept(text, None, []), sign(text))
     original = story(42)
     copy = "Джерело: сайт громади. " + original[: int(len(original) * 0.9)]
     excerpt = " ".join(original.split()[40:240])
     for text in (copy, excerpt):
-        found = shingles(text)
-        match = index.find(text, signature(found), len(found))
+        match = index.find(kept(text, None, []).hashes, sign(text))
         assert match is not None and match[0].key == "http://site.test/42", text[:40]
+
+
+def test_a_story_read_from_the_catalogue_is_kept_and_not_read_again() -> None:
+    original = story(7)
+    texts = {"http://site.test/7": original} | {f"http://site.test/{n}": story(n) for n in range(100, 160)}
+    read: list[str] = []
+
+    def stories(keys: list[str]) -> dict:
+        read.extend(keys)
+        return {key: (texts[key], None, [], None) for key in keys}
+
+    index = NearDuplicateIndex(stories)
+    for key, text in texts.items():
+        index.add_signature(key, sign(text))
+    copy = "Джерело: сайт громади. " + original
+    for _ in range(2):
+        match = index.find(kept(copy, None, []).hashes, sign(copy))
+        assert match is not None and match[0].key == "http://site.test/7"
+    assert read.count("http://site.test/7") == 1
+
+
+def test_the_fingerprint_makes_the_signature_datasketch_makes_of_the_shingles() -> None:
+    from datasketch import MinHash
+
+    found = shingles(story(3))
+    direct = MinHash(num_perm=64, seed=1, scheme="affine32")
+    direct.update_batch([s.encode("utf-8") for s in found])
+    assert sign(story(3)) == direct.hashvalues.astype("<u4").tobytes()
+    assert fingerprint(found).size == len(found)
+
+
+def test_an_unparsable_link_does_not_stop_telling_the_original() -> None:
+    from pipelines.dedup import is_original
+
+    original = kept(story(5), "2022-05-01", ["http://[::1", "http://site.test/other"])
+    copy = kept("Джерело: сайт. " + story(5), "2022-05-01", ["http://[::1", "http://site.test/5"])
+    assert is_original("http://site.test/5", original, "http://agg.test/5", copy)
+    assert not is_original("http://agg.test/5", copy, "http://site.test/5", original)

@@ -134,3 +134,29 @@ def test_an_original_crawled_after_its_exact_copy_leads_the_story(engine) -> Non
         assert pages["http://news.test/story"].duplicate_of is None
         assert pages["http://agg.test/copy"].duplicate_of.url == "http://news.test/story"
         assert [c.page.url for c in session.scalars(select(Candidate))] == ["http://news.test/story"]
+
+
+def test_a_stored_fingerprint_is_compared_without_reading_the_text_again(engine) -> None:
+    from pipelines.dedup import CopyFinder, fingerprint, shingles, signature
+    from storage.db import stored_signatures, stored_stories
+
+    words = "громада волонтери зібрали допомогу переселенцям місто район укриття генератор вода ліки школа".split()
+    text = " ".join(words[(i * 7) % len(words)] + str(i) for i in range(200))
+    hashes = fingerprint(shingles(text))
+    page = item("http://news.test/story", text)
+    page.signature, page.shingles = signature(hashes), hashes.tobytes()
+    with Session(engine) as session, session.begin():
+        write_pages(session, [(page, None, None)], setup_source(session), None)
+    with Session(engine) as session:
+        assert stored_signatures(session) == [("http://news.test/story", page.signature, hashes.size)]
+        stored = stored_stories(session, ["http://news.test/story"])["http://news.test/story"]
+        assert stored[3] == hashes.tobytes()
+    # A later run's copy of it (an aggregator's, with a source line) finds it from the
+    # stored fingerprint: the stored text is replaced so that shingling it would not match.
+    with Session(engine) as session:
+        finder = CopyFinder(stored_signatures(session), lambda urls: {"http://news.test/story": ("інший текст", None, [], stored[3])})
+    copy = item("http://agg.test/story", "Джерело: сайт громади. " + text)
+    copy_hashes = fingerprint(shingles(copy.text))
+    copy.signature, copy.shingles = signature(copy_hashes), copy_hashes.tobytes()
+    finder.mark(copy)
+    assert copy.copy_of == "http://news.test/story"

@@ -22,7 +22,7 @@ from crawler.core.documents import Document
 from crawler.core.items import PageItem
 from pipelines._drop import PageDropped
 from pipelines.chain import Chain
-from pipelines.dedup import CopyFinder, shingles, signature
+from pipelines.dedup import CopyFinder, fingerprint, shingles, signature
 from pipelines.search import index_pending
 from storage.db import apply_relevance, ensure_source, finish_run, start_run, stored_signatures, stored_stories, sync_candidate, sync_sources, write_pages
 from storage.models import Page
@@ -62,7 +62,7 @@ def import_documents(database: Database, chain: Chain, documents: Iterable[Docum
     dropped: Counter[str] = Counter()
     batch: list[tuple[PageItem, str | None, str | None]] = []
 
-    def stories(urls: list[str]) -> dict[str, tuple[str, str | None, list[str]]]:
+    def stories(urls: list[str]) -> dict[str, tuple[str, str | None, list[str], bytes | None]]:
         with Session(database) as session:
             return stored_stories(session, urls)
 
@@ -140,7 +140,7 @@ def rescore(database: Database, chain: Chain) -> RescoreOutcome:
             for page in batch:
                 before_flag, before_direction = bool(page.flagged), page.direction
                 if page.signature is None:  # a catalogue migrated from schema 2
-                    page.signature = signature(shingles(page.text or ""))
+                    page.signature = signature(fingerprint(shingles(page.text or "")))
                 verdict = chain.assess(_stored(page), page.source)
                 apply_relevance(page, verdict.to_json())
                 session.flush()
@@ -173,7 +173,7 @@ def sign_pages(database: Database) -> int:
             if not batch:
                 return signed
             for page in batch:
-                page.signature = signature(shingles(page.text or ""))
+                page.signature = signature(fingerprint(shingles(page.text or "")))
                 signed += page.signature is not None
             last_id = batch[-1].id
 

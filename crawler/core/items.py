@@ -51,7 +51,7 @@ class PageItem:
     # The page's MinHash signature of word shingles (pipelines.dedup), and the canonical URL of
     # the earlier story it copies when it is a near-duplicate (an aggregator's copy, an excerpt).
     signature: bytes | None = None
-    shingle_count: int | None = None  # how many shingles the signature is of
+    shingles: bytes | None = None  # the shingles' sorted 32-bit hashes the signature is of (pipelines.dedup.fingerprint)
     copy_of: str | None = None
     replaces: list[str] = field(default_factory=list)  # stored copies this page turns out to be the original of
 
