@@ -19,7 +19,7 @@ and config in a temporary folder) as `vesti.bench.localhost` (named in the crawl
 For each run: unique pages fetched (distinct 200 answers in nginx's access log), wall time,
 unique pages per second, CPU ms per page of the whole process tree (the process and every
 descendant, from wait4), cores used (CPU seconds / wall seconds), peak proportional set size
-of the tree (sum of the processes' Pss in /proc/PID/smaps_rollup, sampled), and the CPU ms per
+of the tree (sum of the processes' Pss in /proc/PID/smaps_rollup, sampled every second), and the CPU ms per
 page of the first and the last 1,000 pages (from the tree's CPU sampled against the access
 log's times). Per round, the ratio of coprod's pages per second to each peer's, and the
 medians of the ratios over the rounds. Goals (issue 12): >= 5x peer1 and >= 3x peer2, >= 1.8
@@ -192,20 +192,26 @@ class Sampler:
 
     pid: int
     interval: float = 0.25
+    # Reading smaps_rollup makes the kernel walk a process's pages: every 0.25 s it cost the
+    # benchmark 13% of a core, taken from the crawl it measures; every second, a quarter.
+    pss_every: int = 4
     cpu: list[tuple[float, float]] = field(default_factory=list)  # (monotonic time, CPU seconds)
     peak_pss_kb: int = 0
     peak_processes: int = 0
 
     def run(self, done: threading.Event) -> None:
+        sample = 0
         while not done.is_set():
             now, ticks, pss, pids = time.monotonic(), 0, 0, tree(self.pid)
+            with_pss = sample % self.pss_every == 0
             for pid in pids:
                 with contextlib.suppress(OSError, ValueError, IndexError):
                     ticks += _cpu_ticks(pid)
-                    pss += _pss_kb(pid)
+                    pss += _pss_kb(pid) if with_pss else 0
             self.cpu.append((now, ticks / CLOCK_TICKS))
             self.peak_pss_kb = max(self.peak_pss_kb, pss)
             self.peak_processes = max(self.peak_processes, len(pids))
+            sample += 1
             done.wait(self.interval)
 
     def cpu_at(self, when: float) -> float:

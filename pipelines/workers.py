@@ -210,6 +210,8 @@ class WorkerPool:
     def _finished(self, worker: _Worker, outcome: Outcome) -> None:
         task, worker.task = worker.task, None
         worker.pages += 1
+        if self._stopping:  # a retired worker has exited by now: no zombie until the next retirement
+            self._reap_stopped()
         if self.max_pages and worker.pages >= self.max_pages and not self.closed:
             self._retire(worker, wait=False)
             self._spawn()

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import os
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -273,3 +274,22 @@ def test_a_workers_log_records_reach_the_crawls_log_file(tmp_path: Path) -> None
     lines = log_file.read_text(encoding="utf-8").splitlines()
     assert sorted(line.rsplit(" ", 1)[1] for line in lines if "read" in line) == ["a", "b", "c"]
     assert all(f"worker {os.getpid()} " not in line for line in lines)
+
+
+def _slow(item: str) -> str:
+    time.sleep(0.2)  # long enough for a retired worker to have exited
+    return f"{item} by {os.getpid()}"
+
+
+def test_a_retired_worker_is_reaped_before_the_next_retirement() -> None:
+    pool = WorkerPool(_slow, size=1, max_pages=3).start()
+    try:
+        outcomes = collect(pool, [str(n) for n in range(5)])
+        first = int(outcomes[0][1].rsplit(" ", 1)[1])
+        try:
+            state = Path(f"/proc/{first}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            state = "reaped"
+        assert state != "Z"  # a zombie until the pool's next retirement, before
+    finally:
+        pool.close()
