@@ -25,8 +25,9 @@ def proposed(index: NearDuplicateIndex, text: str) -> set[str]:
     return set(index._lsh.query(_minhash_of(sign(text))))
 
 
-def test_a_stored_story_is_read_once_then_set_aside_by_its_signature() -> None:
-    texts = {f"http://site.test/{n}": story(n) for n in range(400)}
+def stored_index(texts: dict[str, str]) -> tuple[NearDuplicateIndex, list[str]]:
+    """An index of stories stored by an earlier run (signatures only, no fingerprints), and
+    the list of the keys it reads from that catalogue."""
     read: list[str] = []
 
     def stories(keys: list[str]) -> dict:
@@ -35,7 +36,13 @@ def test_a_stored_story_is_read_once_then_set_aside_by_its_signature() -> None:
 
     index = NearDuplicateIndex(stories)
     for key, text in texts.items():
-        index.add_signature(key, sign(text))  # stored by an earlier run: sizes unknown
+        index.add_signature(key, sign(text))
+    return index, read
+
+
+def test_a_stored_story_is_read_once_then_set_aside_by_its_signature() -> None:
+    texts = {f"http://site.test/{n}": story(n) for n in range(400)}
+    index, read = stored_index(texts)  # stored by an earlier run: sizes unknown
     first, second = story(1000), story(1001)
     assert len(proposed(index, first)) >= 50  # the wording is shared enough for LSH to propose many
     assert index.find(kept(first, None, []).hashes, sign(first)) is None
@@ -62,15 +69,7 @@ def test_a_copy_and_an_excerpt_are_still_found_among_many_proposals() -> None:
 def test_a_story_read_from_the_catalogue_is_kept_and_not_read_again() -> None:
     original = story(7)
     texts = {"http://site.test/7": original} | {f"http://site.test/{n}": story(n) for n in range(100, 160)}
-    read: list[str] = []
-
-    def stories(keys: list[str]) -> dict:
-        read.extend(keys)
-        return {key: (texts[key], None, [], None) for key in keys}
-
-    index = NearDuplicateIndex(stories)
-    for key, text in texts.items():
-        index.add_signature(key, sign(text))
+    index, read = stored_index(texts)
     copy = "Джерело: сайт громади. " + original
     for _ in range(2):
         match = index.find(kept(copy, None, []).hashes, sign(copy))
