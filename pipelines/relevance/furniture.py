@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipelines.relevance._regex import guarded
+from pipelines.relevance._regex import Anchored, guarded, searchable
 
 __all__ = ["Furniture", "strip_furniture"]
 
@@ -39,8 +39,8 @@ _MONTHS = (
 # the text: most pages have little furniture, and the patterns are costly to try everywhere.
 _SECONDS = re.compile(r"\d:\d\d:\d\d")
 _HOURS = re.compile(r"\d:\d\d")
-_PATTERNS: tuple[tuple[str, tuple[str, ...] | re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (kind, anchors, guarded(pattern, re.IGNORECASE))
+_PATTERNS: tuple[tuple[str, tuple[str, ...] | re.Pattern[str], Anchored], ...] = tuple(
+    (kind, anchors, Anchored(pattern, re.IGNORECASE))
     for kind, anchors, pattern in (
         # "Підписуйтеся на наш Youtube-канал!", "Подписывайтесь на наш Телеграм-канал".
         ("subscribe", ("підпис", "подпис", "subscribe", "follow us"), rf"\b(?:підписуйтес[ья]|підпишіться|підписатися|подписывайтесь|подпишитесь|подписаться|subscribe|follow us)\b[^.!?\n]{{0,80}}?{_CHANNELS}[^.!?\n]{{0,60}}[.!?]?"),
@@ -80,7 +80,7 @@ _PATTERNS: tuple[tuple[str, tuple[str, ...] | re.Pattern[str], re.Pattern[str]],
 
 # The patterns by their anchors, so that patterns with the same anchors look for them once
 # (the spans are sorted before they are merged: the order they are found in does not matter).
-_BY_ANCHORS: tuple[tuple[tuple[str, ...] | re.Pattern[str], tuple[tuple[str, re.Pattern[str]], ...]], ...] = tuple(
+_BY_ANCHORS: tuple[tuple[tuple[str, ...] | re.Pattern[str], tuple[tuple[str, Anchored], ...]], ...] = tuple(
     (anchors, tuple((kind, pattern) for kind, same, pattern in _PATTERNS if same == anchors))
     for anchors in dict.fromkeys(anchors for _, anchors, _ in _PATTERNS)
 )
@@ -101,6 +101,7 @@ _SENTENCE_EDGE = re.compile(r"[.!?\n]")
 def strip_furniture(text: str) -> Furniture:
     spans: list[tuple[int, int, str]] = []
     low = text.lower()
+    searched = searchable(text, low)
     for anchors, patterns in _BY_ANCHORS:
         if isinstance(anchors, re.Pattern):
             if not anchors.search(text):
@@ -108,7 +109,7 @@ def strip_furniture(text: str) -> Furniture:
         elif not any(map(low.__contains__, anchors)):  # no generator frame per anchor
             continue
         for kind, pattern in patterns:
-            for match in pattern.finditer(text):
+            for match in pattern.finditer(text, searched):
                 if match.end() > match.start():
                     spans.append((match.start(), match.end(), kind))
     if "cookie" in low or "куки" in low:

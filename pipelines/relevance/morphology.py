@@ -26,7 +26,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import compress
+from itertools import accumulate, compress
 
 import pymorphy3
 
@@ -51,12 +51,13 @@ __all__ = [
 
 _FOLD = (("’", "'"), ("ʼ", "'"), ("`", "'"), ("´", "'"), ("‘", "'"), ("ё", "е"), ("Ё", "Е"), ("\u00ad", ""))
 _TOKEN = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
 # Sentences, and the clauses a contrast joins ("Міська рада надала приміщення, а волонтери
 # облаштували пункт"): each names its own actor.
 # Guarded: most positions fail on one class test (`_regex.guarded`).
 _SENTENCE_END = guarded(r"(?<=[.!?…])[\"»”)]?\s+(?=[\"«„(]?[A-ZА-ЯІЇЄҐ0-9])|\n+|,\s+(?=(?:а|але|проте|однак|зате|а от|но|однако|but|whereas)\s)")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_GROUP, _START, _END = re.Match.group, re.Match.start, re.Match.end
+_START, _END = re.Match.start, re.Match.end
 
 # Person features of verb forms.
 WE = "we"
@@ -117,16 +118,20 @@ def tokenize(text: str) -> Tokens:
     spans = sentence_spans(text)
     lowered = text.lower()
     if len(lowered) == len(text):
-        matches = list(_TOKEN.finditer(lowered))
-        words = list(map(_GROUP, matches))
+        # Words and the gaps between them by one split, offsets by summing their lengths:
+        # all in C, a third faster than a match object per word.
+        parts = _TOKEN_SPLIT.split(lowered)
+        offsets = list(accumulate(map(len, parts), initial=0))
+        words, starts, ends = parts[1::2], offsets[1:-1:2], offsets[2::2]
     else:  # a letter whose lower case is longer ("İ"): offsets from the text as written
         matches = list(_TOKEN.finditer(text))
         words = [m.group().lower() for m in matches]
+        starts, ends = list(map(_START, matches)), list(map(_END, matches))
     return Tokens(
         text=text,
         words=words,
-        starts=list(map(_START, matches)),
-        ends=list(map(_END, matches)),
+        starts=starts,
+        ends=ends,
         sentences=spans,
         _sentence_starts=[start for start, _ in spans],
     )
