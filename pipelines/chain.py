@@ -23,7 +23,7 @@ from pipelines._drop import PageDropped
 from pipelines.dedup import fingerprint, shingles, signature
 from pipelines.discover import Discovered, discover, source_key
 from pipelines.extract import Extracted, content_hash, extract, is_html
-from pipelines.language import LanguageResult, detect_language
+from pipelines.language import LanguageResult, detect_language, load_profiles
 from pipelines.relevance.engine import Assessment, Engine, build_engine
 from pipelines.relevance.identifiers import mask_cards
 from pipelines.relevance.pagetype import linked_headlines
@@ -133,6 +133,16 @@ class Chain:
             min_chars,
         )
 
+    def warm(self) -> None:
+        """Load now what the stages load on their first page (langdetect's profiles, the
+        extractor's tables, the morphology's analysers): a process about to fork its workers
+        then shares them with every worker, where each would load its own."""
+        load_profiles()
+        extract(_WARM_PAGE)
+        if self.engine is not None:
+            for language, text in _WARM_TEXTS:
+                self.engine.verdict(self.engine.read(text, language=language))
+
     def run(self, item: PageItem) -> PageItem:
         """Every stage, in order, onto the page; `PageDropped` when it leaves."""
         if not item.not_modified:  # answered 304: its version went through the chain when stored
@@ -188,6 +198,14 @@ class Chain:
         verdict = self.assess(item) if self.engine is not None else None
         item.discovered = [asdict(d) for d in discovered(item, self.own_domains, self.known_keys)]
         return verdict
+
+
+_WARM_TEXTS = (
+    ("uk", "Волонтери Дніпра зібрали кошти на генератори для лікарні. Долучайтеся!"),
+    ("ru", "Волонтеры Днепра собрали средства на генераторы для больницы. Присоединяйтесь!"),
+    ("en", "Volunteers in Dnipro raised money for generators for the hospital. Join us!"),
+)
+_WARM_PAGE = "<html><head><title>Волонтери</title></head><body><article><p>" + " ".join(t for _, t in _WARM_TEXTS) * 3 + "</p></article></body></html>"
 
 
 class ChainWorkerError(RuntimeError):
@@ -255,6 +273,7 @@ class _SharedPool:
             chain = build()
             pool = None
             if workers:
+                chain.warm()
                 from twisted.internet import reactor
 
                 readers: dict[int, _Readable] = {}

@@ -18,9 +18,10 @@ from functools import cache
 from pathlib import Path
 
 import langdetect
-from langdetect import DetectorFactory, LangDetectException, detect_langs
+from langdetect import DetectorFactory, LangDetectException
+from langdetect.detector_factory import PROFILES_DIRECTORY
 
-__all__ = ["LanguageResult", "detect_language"]
+__all__ = ["LanguageResult", "detect_language", "load_profiles"]
 
 DetectorFactory.seed = 0  # langdetect samples randomly; a seed makes runs repeatable.
 
@@ -128,10 +129,20 @@ def _paragraph_language(lowered: str) -> str | None:
     return None
 
 
+def load_profiles() -> None:
+    """Load langdetect's language profiles now, not on the first page that needs them: a
+    process about to fork workers then shares them with the workers, where each worker would
+    otherwise load its own (57 MB a worker, measured)."""
+    _factory()
+    _uk_ru_factory()
+
+
 def _langdetect(text: str) -> LanguageResult:
     sample = _sample(text, SAMPLE_CHARS)
     try:
-        ranked = detect_langs(sample)
+        detector = _factory().create()  # what langdetect.detect_langs does, with our factory
+        detector.append(sample)
+        ranked = detector.get_probabilities()
     except LangDetectException:
         return LanguageResult("und", "langdetect", 0.0)
     best = ranked[0]
@@ -147,6 +158,14 @@ def _uk_or_ru(text: str) -> LanguageResult:
         return LanguageResult("und", "langdetect-uk-ru", 0.0)
     best = ranked[0]
     return LanguageResult(best.lang, "langdetect-uk-ru", round(best.prob, 3))
+
+
+@cache
+def _factory() -> DetectorFactory:
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.set_seed(0)
+    return factory
 
 
 @cache

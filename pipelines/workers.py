@@ -8,6 +8,16 @@ page only to an idle worker, so a write never waits on a busy one, and pages wai
 parent's queue, which the crawl bounds (Scrapy stops pulling responses while the pages it
 holds pass `SCRAPER_SLOT_MAX_ACTIVE_SIZE`).
 
+Workers are forked by a zygote: a process forked once, when the pool starts, that does
+nothing but fork the workers (on Linux; elsewhere the parent forks them). The parent goes on
+writing to its memory as it crawls, and every page it writes after a fork becomes the
+worker's own: measured on a 10,000-article crawl, the workers that replaced retired ones held
+240 MB, then 380 MB, of private memory each, against 130 MB for the first ones, because they
+were forked from a parent that had grown. The zygote does not grow; a worker starts from the
+parent as it was when the pool started. The parent is made the reaper of its orphans
+(PR_SET_CHILD_SUBREAPER) and the zygote forks each worker through a process that exits at
+once, so the workers are the parent's children, and it reaps and kills them as before.
+
 A worker that dies (killed, out of memory, a crash in a C library) is noticed by the end of
 its socket, reaped and replaced, and its page is run once more by another worker; a page that
 kills a worker twice is given up with the reason `worker_crashed`. A worker is also replaced
@@ -20,6 +30,7 @@ callers without a reactor (tests, offline work).
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
@@ -43,6 +54,9 @@ __all__ = ["Outcome", "WorkerPool", "default_workers"]
 logger = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!I")
+_PID = struct.Struct("!q")
+_PR_SET_NAME, _PR_SET_CHILD_SUBREAPER = 15, 36  # linux/prctl.h
+ZYGOTE_NAME, WORKER_NAME = b"coprod-zygote", b"coprod-worker"  # as ps and /proc/PID/comm show them
 CRASH_REASON = "worker_crashed"
 TRIES = 2  # a page is run at most twice: once, and once more after its worker died
 
@@ -106,12 +120,14 @@ class WorkerPool:
         self.queue: deque[_Task] = deque()
         self.closed = False
         self._stopping: set[int] = set()  # retired workers not reaped yet
+        self._zygote: _Zygote | None = None
 
     # --- the parent's side ------------------------------------------------------------------
 
     def start(self) -> WorkerPool:
         # Everything loaded so far is permanent: the collector of a worker never writes to it.
         gc.freeze()
+        self._zygote = _Zygote.start(self.run)
         for _ in range(self.size):
             self._spawn()
         return self
@@ -147,21 +163,30 @@ class WorkerPool:
         for pid in list(self._stopping):
             self._reap(pid, deadline)
         self._stopping.clear()
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
         gc.unfreeze()
 
     def _spawn(self) -> None:
         parent_end, child_end = socket.socketpair()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the worker: never returns into the parent's code
-            code = 1
-            try:
-                parent_end.close()
-                _serve(child_end, self.run)
-                code = 0
-            finally:
-                os._exit(code)
+        pid = self._zygote.spawn(child_end) if self._zygote is not None else None
+        if pid is None:
+            if self._zygote is not None:
+                logger.warning("The chain workers' zygote ended: workers are forked by the crawl's process from now on")
+                self._zygote.close()
+                self._zygote = None
+            pid = os.fork()
+            if pid == 0:  # the worker: never returns into the parent's code
+                code = 1
+                try:
+                    parent_end.close()
+                    _serve(child_end, self.run)
+                    code = 0
+                finally:
+                    os._exit(code)
         child_end.close()
         parent_end.setblocking(False)
         worker = _Worker(pid, parent_end)
@@ -289,6 +314,137 @@ class WorkerPool:
         return f"exited with code {os.WEXITSTATUS(status)}"
 
 
+# --- the zygote ---------------------------------------------------------------------------------
+
+_subreapers = 0  # pools whose zygote's workers this process reaps
+
+
+def _prctl(option: int, value: int | bytes) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _subreaper(on: bool) -> bool:
+    """Make this process the reaper of its orphaned descendants while any pool's zygote runs
+    (Linux); whether it is (on) or the call succeeded (off)."""
+    global _subreapers
+    if not sys.platform.startswith("linux"):
+        return False
+    if on and _subreapers:
+        _subreapers += 1
+        return True
+    if not on:
+        _subreapers -= 1
+        if _subreapers:
+            return True
+    done = _prctl(_PR_SET_CHILD_SUBREAPER, int(on))
+    if on and done:
+        _subreapers = 1
+    return done
+
+
+class _Zygote:
+    """The process the workers are forked from (see the module's docstring)."""
+
+    def __init__(self, pid: int, sock: socket.socket):
+        self.pid = pid
+        self.sock = sock
+
+    @classmethod
+    def start(cls, run: Callable[[Any], Any]) -> _Zygote | None:
+        """A zygote forked now, or None where workers cannot be made the parent's children."""
+        if not _subreaper(True):
+            return None
+        parent_end, child_end = socket.socketpair()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                parent_end.close()
+                _zygote(child_end, run)
+                code = 0
+            finally:
+                os._exit(code)
+        child_end.close()
+        return cls(pid, parent_end)
+
+    def spawn(self, child_end: socket.socket) -> int | None:
+        """A worker serving `child_end`, the parent's child; None if the zygote has ended."""
+        try:
+            socket.send_fds(self.sock, [b"w"], [child_end.fileno()])
+            answer = self.sock.recv(_PID.size, socket.MSG_WAITALL)
+        except OSError:
+            return None
+        if len(answer) < _PID.size:
+            return None
+        (pid,) = _PID.unpack(answer)
+        return pid if pid > 0 else None
+
+    def close(self) -> None:
+        self.sock.close()  # the zygote reads the end of its socket and exits
+        WorkerPool._reap(self.pid, time.monotonic() + 5)
+        _subreaper(False)
+
+
+def _zygote(sock: socket.socket, run: Callable[[Any], Any]) -> None:
+    """The zygote's life: a worker forked for each socket the parent sends, until it closes."""
+    _isolate(sock)
+    _prctl(_PR_SET_NAME, ZYGOTE_NAME)
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(sock, 1, 1)
+        except OSError:
+            return
+        if not message:
+            return
+        if not fds:
+            continue
+        pid = _fork_orphan(fds[0], sock, run)
+        os.close(fds[0])
+        sock.sendall(_PID.pack(pid))
+
+
+def _fork_orphan(fd: int, zygote_sock: socket.socket, run: Callable[[Any], Any]) -> int:
+    """Fork a worker through a process that exits at once, so that it is reparented to the
+    parent (the subreaper); its pid, or -1 if a fork failed."""
+    read_end, write_end = os.pipe()
+    try:
+        middle = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return -1
+    if middle == 0:
+        code = 1
+        try:
+            os.close(read_end)
+            worker = os.fork()
+            if worker == 0:
+                try:
+                    zygote_sock.close()
+                    _serve(socket.socket(fileno=fd), run)
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.write(write_end, _PID.pack(worker))
+            code = 0
+        except OSError:
+            os.write(write_end, _PID.pack(-1))
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read(_PID.size)
+    os.waitpid(middle, 0)  # it has exited: the worker is the parent's child now
+    return _PID.unpack(answer)[0] if len(answer) == _PID.size else -1
+
+
 # --- the worker's side ------------------------------------------------------------------------
 
 
@@ -303,8 +459,8 @@ def _log_fds() -> set[int]:
     return fds
 
 
-def _serve(sock: socket.socket, run: Callable[[Any], Any]) -> None:
-    """A worker's life: pages in, outcomes out, until the parent closes the socket."""
+def _isolate(sock: socket.socket) -> None:
+    """A forked process's own signal handling, and none of the parent's files but `sock`."""
     # The parent's signal handling is not ours: a Ctrl-C reaches the whole process group, and
     # the parent, shutting down gracefully, still needs its workers for the pages in flight.
     signal.set_wakeup_fd(-1)
@@ -322,6 +478,12 @@ def _serve(sock: socket.socket, run: Callable[[Any], Any]) -> None:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _serve(sock: socket.socket, run: Callable[[Any], Any]) -> None:
+    """A worker's life: pages in, outcomes out, until the parent closes the socket."""
+    _isolate(sock)
+    _prctl(_PR_SET_NAME, WORKER_NAME)
     reader = sock.makefile("rb")
     while True:
         header = reader.read(_HEADER.size)

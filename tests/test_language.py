@@ -43,3 +43,21 @@ def test_long_ukrainian_text_with_a_russian_quote_stays_ukrainian() -> None:
 def test_repeatable() -> None:
     text = "Сбор"  # no telling letter: decided by the seeded detector
     assert len({detect_language(text).code for _ in range(5)}) == 1
+
+
+def test_the_profiles_load_once_and_before_a_fork_when_asked() -> None:
+    """`load_profiles` (the chain's warm-up before it forks workers) loads both factories;
+    detection then reuses them, with the results of langdetect's own `detect_langs`."""
+    from langdetect import detect_langs
+
+    from pipelines import language
+
+    language._factory.cache_clear()
+    language._uk_ru_factory.cache_clear()
+    language.load_profiles()
+    assert language._factory.cache_info().currsize == 1 and language._uk_ru_factory.cache_info().currsize == 1
+    text = "Volunteers in Dnipro raised money for generators for the city hospital this week."
+    found = detect_language(text)
+    assert language._factory.cache_info().misses == 1  # not loaded again
+    best = detect_langs(text)[0]
+    assert (found.code, found.confidence) == (best.lang, round(best.prob, 3))

@@ -22,7 +22,7 @@ from crawler.core.links import anchors, base_url, html_selector
 from pipelines._drop import PageDropped
 from pipelines.chain import CHAIN_FIELDS, Chain, _chain_in_worker, worker_count
 from pipelines.relevance import engine_from_config
-from pipelines.workers import WorkerPool
+from pipelines.workers import WORKER_NAME, ZYGOTE_NAME, WorkerPool
 from tests.conftest import DEMO, DEMO_SEEDS, MANIFEST
 
 
@@ -34,6 +34,19 @@ def collect(pool: WorkerPool, items: list, counts: Counter | None = None) -> dic
         pool.submit(item, lambda outcome, number=number: outcomes.__setitem__(number, outcome), lambda event: counter.update([event]))
     pool.drain(timeout=60)
     return outcomes
+
+
+def workers_of(pid: int) -> list[int]:
+    """The chain workers among a process's children (not the zygote they are forked from)."""
+    children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    found = []
+    for child in children:
+        try:
+            if Path(f"/proc/{child}/comm").read_bytes().strip() == WORKER_NAME:
+                found.append(child)
+        except FileNotFoundError:
+            pass  # it has just ended
+    return found
 
 
 def mortal(marker_dir: Path):
@@ -232,7 +245,7 @@ def test_a_crawl_whose_workers_are_killed_loses_no_page(tmp_path: Path) -> None:
         killed: set[int] = set()
         deadline = time.monotonic() + 120
         while len(killed) < 2 and crawl.poll() is None and time.monotonic() < deadline:
-            workers = [int(pid) for pid in Path(f"/proc/{crawl.pid}/task/{crawl.pid}/children").read_text().split()]
+            workers = workers_of(crawl.pid)
             if stored_pages(db_file) >= 100:
                 for pid in set(workers) - killed:
                     os.kill(pid, signal.SIGKILL)
@@ -293,3 +306,51 @@ def test_a_retired_worker_is_reaped_before_the_next_retirement() -> None:
         assert state != "Z"  # a zombie until the pool's next retirement, before
     finally:
         pool.close()
+
+
+_GROWN = {"pages crawled": 0}  # what the parent writes as it crawls, after its pool started
+
+
+def _snapshot(item: str) -> tuple[int, int, int]:
+    return os.getpid(), os.getppid(), _GROWN["pages crawled"]
+
+
+def _children_named(name: bytes) -> list[int]:
+    me = os.getpid()
+    children = [int(child) for child in Path(f"/proc/{me}/task/{me}/children").read_text().split()]
+    return [child for child in children if Path(f"/proc/{child}/comm").read_bytes().strip() == name]
+
+
+def test_workers_start_from_the_parent_as_it_was_when_the_pool_started() -> None:
+    """Replacement workers are forked by the zygote, not by the parent that has grown since;
+    they are still the parent's children, reaped by it."""
+    _GROWN["pages crawled"] = 0
+    pool = WorkerPool(_snapshot, size=1, max_pages=2).start()
+    try:
+        assert len(_children_named(ZYGOTE_NAME)) == 1
+        _GROWN["pages crawled"] = 5000  # written in the parent only
+        answers = [outcome[1] for _, outcome in sorted(collect(pool, ["a", "b", "c", "d", "e"]).items())]
+    finally:
+        pool.close()
+    assert len({pid for pid, _, _ in answers}) == 3  # two retirements
+    assert {parent for _, parent, _ in answers} == {os.getpid()}
+    assert {grown for _, _, grown in answers} == {0}  # the parent's later writes are not theirs
+    assert _children_named(ZYGOTE_NAME) == [] and _children_named(WORKER_NAME) == []  # all reaped
+
+
+def test_a_pool_whose_zygote_was_killed_forks_its_workers_itself(caplog: pytest.LogCaptureFixture) -> None:
+    _GROWN["pages crawled"] = 0
+    pool = WorkerPool(_snapshot, size=1, max_pages=2).start()
+    try:
+        [zygote] = _children_named(ZYGOTE_NAME)
+        os.kill(zygote, signal.SIGKILL)
+        _GROWN["pages crawled"] = 7
+        with caplog.at_level(logging.WARNING, logger="pipelines.workers"):
+            answers = [outcome for _, outcome in sorted(collect(pool, ["a", "b", "c", "d"]).items())]
+    finally:
+        pool.close()
+    assert [outcome[0] for outcome in answers] == ["done"] * 4
+    assert [outcome[1][2] for outcome in answers] == [0, 0, 7, 7]  # the replacement: forked here
+    assert "zygote ended" in caplog.text
+    with pytest.raises(ChildProcessError):
+        os.waitpid(zygote, os.WNOHANG)  # reaped
