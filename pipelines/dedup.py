@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch.storage import UnorderedStorage
 
 from crawler.core.items import PageItem
 from crawler.core.urls import canonical_url
@@ -105,6 +106,58 @@ def kept(text: str, published: str | None, links: Sequence[str], hashes: np.ndar
     return Kept(hashes, published, bool(_ATTRIBUTION.search(text)), "\n".join(links))
 
 
+class _Buckets(UnorderedStorage):
+    """One band's hash table of the LSH index, as datasketch's in-memory storage keeps it
+    (a dict of buckets), but a bucket that holds one story holds its key itself, not a set of
+    one: nearly every bucket does, and with 28 bands the sets were most of the index's memory
+    (9.3 KB a story with them, measured; the crawl's process held the index of every story)."""
+
+    def __init__(self) -> None:
+        self._dict: dict = {}
+
+    def keys(self):
+        return self._dict.keys()
+
+    def get(self, key):
+        found = self._dict.get(key)
+        if found is None:
+            return ()
+        return found if type(found) is set else (found,)
+
+    def insert(self, key, *vals, **kwargs) -> None:
+        found = self._dict.get(key)
+        if found is None and len(vals) == 1:
+            self._dict[key] = vals[0]
+            return
+        if type(found) is not set:
+            found = self._dict[key] = set() if found is None else {found}
+        found.update(vals)
+
+    def remove(self, *keys, **kwargs) -> None:
+        for key in keys:
+            del self._dict[key]
+
+    def remove_val(self, key, val, **kwargs) -> None:
+        found = self._dict[key]
+        if type(found) is set:
+            found.remove(val)
+            if len(found) == 1:
+                self._dict[key] = next(iter(found))
+        elif found == val:
+            self._dict[key] = set()  # empty: MinHashLSH.remove drops the bucket next
+        else:
+            raise KeyError(val)
+
+    def size(self) -> int:
+        return len(self._dict)
+
+    def itemcounts(self, **kwargs) -> dict:
+        return {key: len(found) if type(found) is set else 1 for key, found in self._dict.items()}
+
+    def has_key(self, key) -> bool:
+        return key in self._dict
+
+
 class NearDuplicateIndex:
     """The stories seen so far, to find the one a new text copies.
 
@@ -116,6 +169,7 @@ class NearDuplicateIndex:
 
     def __init__(self, stories: Callable[[list[str]], dict[str, Story]] | None = None) -> None:
         self._lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+        self._lsh.hashtables = [_Buckets() for _ in self._lsh.hashtables]
         self._keys: set[str] = set()
         self._recent: OrderedDict[str, Kept] = OrderedDict()
         self._stories = stories

@@ -4,6 +4,7 @@ is read, so a page's cost does not grow with the stories a crawl has seen."""
 from __future__ import annotations
 
 import random
+import struct
 
 from pipelines.dedup import NearDuplicateIndex, _minhash_of, fingerprint, kept, shingles, signature
 
@@ -94,3 +95,36 @@ def test_an_unparsable_link_does_not_stop_telling_the_original() -> None:
     copy = kept("Джерело: сайт. " + story(5), "2022-05-01", ["http://[::1", "http://site.test/5"])
     assert is_original("http://site.test/5", original, "http://agg.test/5", copy)
     assert not is_original("http://agg.test/5", copy, "http://site.test/5", original)
+
+
+def test_the_compact_buckets_propose_what_datasketchs_own_storage_proposes() -> None:
+    """Stories in families of near copies (buckets of several keys) and alone; some removed:
+    every query proposes the same keys as an index on datasketch's default storage."""
+    from datasketch import MinHashLSH
+
+    from pipelines.dedup import LSH_THRESHOLD, NUM_PERM, _Buckets
+
+    rng = random.Random(7)
+    ours = NearDuplicateIndex()
+    plain = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+    assert all(isinstance(table, _Buckets) for table in ours._lsh.hashtables)
+    signatures = {}
+    for family in range(60):
+        base = [rng.randrange(2**32) for _ in range(NUM_PERM)]
+        for member in range(rng.choice([1, 1, 2, 5])):
+            values = [v if rng.random() < 0.8 else rng.randrange(2**32) for v in base] if member else base
+            signatures[f"https://site.example/{family}/{member}"] = struct.pack(f"<{NUM_PERM}I", *values)
+    for key, value in signatures.items():
+        ours.add_signature(key, value)
+        plain.insert(key, _minhash_of(value))
+    for key in list(signatures)[::7]:
+        ours.remove(key)
+        plain.remove(key)
+    queries = list(signatures.values()) + [struct.pack(f"<{NUM_PERM}I", *(rng.randrange(2**32) for _ in range(NUM_PERM)))]
+    shared = 0
+    for value in queries:
+        found = sorted(ours._lsh.query(_minhash_of(value)))
+        assert found == sorted(plain.query(_minhash_of(value)))
+        shared += len(found) > 1
+    assert shared > 20  # the families did share buckets
+    assert [t.itemcounts() for t in ours._lsh.hashtables] == [t.itemcounts() for t in plain.hashtables]
