@@ -91,12 +91,16 @@ return 1
 """
 
 # KEYS: workers hash, queue, seen, crawl, order counter; ARGV: worker. Clears a finished crawl
-# when its last worker leaves; 1 when it did.
+# when its last worker leaves; 1 when it did. Leaving is two scripts (the in-flight entries go
+# back first), so two workers finishing together can both find the workers hash empty: only
+# the one that deletes the crawl's record (it exists from the first join) cleared it.
 _LEAVE = """
 redis.call('HDEL', KEYS[1], ARGV[1])
 if redis.call('HLEN', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-  return 1
+  if redis.call('DEL', KEYS[4]) == 1 then
+    redis.call('DEL', KEYS[2], KEYS[3], KEYS[5])
+    return 1
+  end
 end
 return 0
 """

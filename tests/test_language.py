@@ -61,3 +61,13 @@ def test_the_profiles_load_once_and_before_a_fork_when_asked() -> None:
     assert language._factory.cache_info().misses == 1  # not loaded again
     best = detect_langs(text)[0]
     assert (found.code, found.confidence) == (best.lang, round(best.prob, 3))
+
+
+def test_the_chain_warms_the_profiles_before_it_forks_workers() -> None:
+    from pipelines import language
+    from pipelines.chain import Chain
+
+    language._factory.cache_clear()
+    language._uk_ru_factory.cache_clear()
+    Chain.for_sources(None, []).warm()
+    assert language._factory.cache_info().currsize == 1 and language._uk_ru_factory.cache_info().currsize == 1

@@ -117,6 +117,20 @@ def test_the_crawl_is_cleared_only_when_its_last_worker_leaves(frontier_url: str
     assert keys_of(frontier_url) == []
 
 
+def test_two_workers_finishing_together_clear_the_crawl_once(frontier_url: str) -> None:
+    """Each worker's in-flight entries go back before it leaves, so both can find no other
+    worker left: only one of them clears the crawl (the other's leave finds nothing)."""
+    first, second = SharedFrontier(frontier_url), SharedFrontier(frontier_url)
+    first.join(501, ["site"])
+    second.join(502, ["site"])
+    for worker in (first, second):  # both past their requeue: the workers hash is empty
+        worker._requeue(keys=[worker._key("site", f"inflight:{worker.worker.id}"), worker._key("site", "queue"), worker._key("site", "workers")], args=[worker.worker.id])
+    assert [first.leave("site"), second.leave("site")] == [True, False]
+    first.close()
+    second.close()
+    assert keys_of(frontier_url) == []
+
+
 def test_a_worker_that_stops_early_puts_its_entries_back(frontier_url: str) -> None:
     worker, other = SharedFrontier(frontier_url), SharedFrontier(frontier_url)
     worker.join(401, ["site"])
